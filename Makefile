@@ -1,0 +1,39 @@
+# The two commands a user needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+DATA   ?= data/raw/synthetic-av
+RUN_ARGS ?=
+
+.PHONY: run test install install-dev clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files so that an unchanged pyproject.toml installs nothing on the second run.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# The whole pipeline on $(DATA); the embedded default dataset is generated first when absent.
+run: install
+	@if [ "$(DATA)" = "data/raw/synthetic-av" ] && [ ! -e "$(DATA)" ]; then \
+		echo "make run: no dataset at $(DATA); generating the embedded default (synthetic, AV layout)"; \
+		$(BIN)/urbansound synth "$(DATA)" --layout av; \
+	fi
+	$(BIN)/urbansound run --data "$(DATA)" $(RUN_ARGS)
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) data/features data/models data/reports data/submissions

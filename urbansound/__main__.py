@@ -1,0 +1,3 @@
+from urbansound.cli import main
+
+raise SystemExit(main())

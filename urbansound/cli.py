@@ -1,0 +1,214 @@
+"""The ``urbansound`` command: a thin layer over the library (and, for ``run``, the flow)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from urbansound.exceptions import UrbanSoundError
+from urbansound.settings import FeatureSettings, PipelineSettings, TrainSettings, Workspace
+
+log = logging.getLogger("urbansound")
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _add_cluster(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Dask cluster")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="existing Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, "
+                        "else a LocalCluster on 127.0.0.1)")
+    g.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: one per core)")
+    g.add_argument("--dashboard-address", default="127.0.0.1:8787", metavar="HOST:PORT",
+                   help="LocalCluster dashboard bind address (default: %(default)s; ':0' picks a free port)")
+
+
+def _add_workspace(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", type=Path, default=Path("data"),
+                   help="where features/, models/, reports/, submissions/ go (default: %(default)s)")
+    p.add_argument("--name", help="dataset name in the workspace (default: the data folder's name)")
+
+
+def _add_features(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("features")
+    d = FeatureSettings()
+    g.add_argument("--sample-rate", type=int, default=d.sample_rate, help="decode rate, Hz (default: %(default)s)")
+    g.add_argument("--n-fft", type=int, default=d.n_fft, help="STFT frame, samples (default: %(default)s)")
+    g.add_argument("--hop-length", type=int, default=d.hop_length, help="STFT hop, samples (default: %(default)s)")
+    g.add_argument("--n-mels", type=int, default=d.n_mels, help="mel bands (default: %(default)s)")
+    g.add_argument("--n-mfcc", type=int, default=d.n_mfcc, help="MFCC coefficients (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per Dask task (default: %(default)s)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="run over the clips present when some listed audio files are missing")
+
+
+def _add_train(p: argparse.ArgumentParser) -> None:
+    d = TrainSettings()
+    g = p.add_argument_group("training")
+    g.add_argument("--models", type=_csv, default=d.models, help=f"comma-separated model names (default: {','.join(d.models)})")
+    g.add_argument("--feature-sets", type=_csv, default=d.feature_sets,
+                   help=f"comma-separated feature sets (default: {','.join(d.feature_sets)})")
+    g.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default=d.cv,
+                   help="CV protocol (default: %(default)s: official folds, else grouped by recording, else k-fold)")
+    g.add_argument("--n-splits", type=int, default=d.n_splits, help="folds for grouped/kfold (default: %(default)s)")
+    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
+
+
+def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
+    return FeatureSettings(sample_rate=a.sample_rate, n_fft=a.n_fft, hop_length=a.hop_length,
+                           n_mels=a.n_mels, n_mfcc=a.n_mfcc, batch_size=a.batch_size)
+
+
+def _train_settings(a: argparse.Namespace) -> TrainSettings:
+    return TrainSettings(models=a.models, feature_sets=a.feature_sets, cv=a.cv, n_splits=a.n_splits, seed=a.seed)
+
+
+def _progress(done: int, total: int, failed: int, rate: float) -> None:
+    line = f"featurize: {done}/{total} clips ({100 * done / max(total, 1):.0f}%), {rate:.1f} clips/s, {failed} failed"
+    if sys.stderr.isatty():
+        print(f"\r{line}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ commands
+def cmd_synth(a: argparse.Namespace) -> int:
+    from urbansound import synth
+
+    meta = synth.write_dataset(a.dir, layout=a.layout, clips_per_class=a.clips_per_class, seed=a.seed)
+    print(f"wrote {len(meta)} synthetic clips ({a.layout} layout, seed {a.seed}) to {a.dir}")
+    return 0
+
+
+def cmd_featurize(a: argparse.Namespace) -> int:
+    from urbansound.cluster import dask_client
+    from urbansound.datasets import read_dataset
+    from urbansound.featurize import featurize_dataset
+
+    dataset = read_dataset(a.data_dir, allow_missing=a.allow_missing)
+    name = a.name or Path(a.data_dir).resolve().name
+    out = a.out or Workspace(a.workspace, name).features
+    settings = _feature_settings(a)
+    with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
+        summary = featurize_dataset(dataset.clips, settings, out, client, on_progress=_progress)
+    print(summary.describe())
+    for f in summary.failures[:20]:
+        print(f"  failed: {f['path']}: {f['error']}")
+    return 0
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from urbansound.cluster import dask_client
+    from urbansound.training import train
+
+    name = a.name or Path(a.features_dir).resolve().name
+    ws = Workspace(a.workspace, name)
+    with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
+        result = train(a.features_dir, _train_settings(a), dataset=name, reports_dir=ws.reports,
+                       models_dir=ws.models, client=client)
+    print(result.report.markdown())
+    print(result.describe())
+    return 0
+
+
+def cmd_submit(a: argparse.Namespace) -> int:
+    from urbansound.datasets import read_dataset
+    from urbansound.submission import submit
+
+    dataset = read_dataset(a.data_dir, allow_missing=a.allow_missing)
+    ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
+    result = submit(dataset, a.features or ws.features, a.model or ws.models / "model.pkl", a.out or ws.submission)
+    print(result.describe())
+    return 0
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    # Before Prefect is imported: no telemetry calls from a machine that may be offline.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.pipeline import run_pipeline
+
+    settings = PipelineSettings(data_dir=a.data, workspace=a.workspace, name=a.name, features=_feature_settings(a),
+                                train=_train_settings(a), allow_missing=a.allow_missing)
+    summary = run_pipeline(settings, scheduler=a.scheduler, workers=a.workers, dashboard_address=a.dashboard_address)
+    print()
+    print(summary.describe())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="urbansound", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (including Dask's own messages)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("synth", help="write a deterministic synthetic dataset")
+    p.add_argument("dir", type=Path, help="destination folder")
+    p.add_argument("--layout", choices=("av", "urbansound8k"), default="av", help="dataset layout (default: %(default)s)")
+    p.add_argument("--clips-per-class", type=int, default=40, help="clips of each common class (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("featurize", help="decode every clip and write the Parquet feature table")
+    p.add_argument("data_dir", type=Path, help="dataset folder (UrbanSound8K or AV layout)")
+    p.add_argument("--out", type=Path, help="feature table folder (default: WORKSPACE/features/NAME)")
+    _add_workspace(p)
+    _add_features(p)
+    _add_cluster(p)
+    p.set_defaults(func=cmd_featurize)
+
+    p = sub.add_parser("train", help="cross-validate models, write the CV report, save the best")
+    p.add_argument("features_dir", type=Path, help="feature table folder written by featurize")
+    _add_workspace(p)
+    _add_train(p)
+    _add_cluster(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("submit", help="predict the test clips and write the submission CSV")
+    p.add_argument("data_dir", type=Path, help="dataset folder (AV layout, with test.csv)")
+    p.add_argument("--features", type=Path, help="feature table folder (default: WORKSPACE/features/NAME)")
+    p.add_argument("--model", type=Path, help="model file (default: WORKSPACE/models/NAME/model.pkl)")
+    p.add_argument("--out", type=Path, help="CSV to write (default: WORKSPACE/submissions/NAME.csv)")
+    p.add_argument("--allow-missing", action="store_true", help="accept a dataset with missing audio files")
+    _add_workspace(p)
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("run", help="the whole pipeline as one Prefect flow run on Dask")
+    p.add_argument("--data", type=Path, default=Path("data/raw/synthetic-av"), help="dataset folder (default: %(default)s)")
+    _add_workspace(p)
+    _add_features(p)
+    _add_train(p)
+    _add_cluster(p)
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "[%(levelname)s] %(message)s"
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=fmt, stream=sys.stderr)
+    logging.getLogger("urbansound").setLevel(logging.INFO)
+    if not verbose:
+        # Dask sets its loggers' levels from its config when imported, in every worker
+        # process too: the environment reaches them all.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+        for noisy in ("distributed", "bokeh", "tornado", "numba"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return args.func(args)
+    except (UrbanSoundError, FileNotFoundError) as e:
+        print(f"urbansound {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except ValidationError as e:
+        print(f"urbansound {args.command}: invalid setting: {e}", file=sys.stderr)
+        return 2

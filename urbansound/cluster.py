@@ -1,0 +1,69 @@
+"""Dask cluster access: a LocalCluster here, or an existing scheduler.
+
+Workers must be able to read the dataset and write the feature folder at the same paths
+as the machine that submits the work (a shared disk or the same machine).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+DEFAULT_DASHBOARD = "127.0.0.1:8787"
+
+
+def scheduler_address(explicit: str | None) -> str | None:
+    """The scheduler to use: the explicit one, else ``$DASK_SCHEDULER_ADDRESS``, else None."""
+    return explicit or os.environ.get(SCHEDULER_ENV) or None
+
+
+def local_cluster_kwargs(workers: int | None = None, *, dashboard_address: str = DEFAULT_DASHBOARD) -> dict[str, Any]:
+    """Keyword arguments for a loopback-only ``distributed.LocalCluster``.
+
+    One single-threaded process per worker: decoding and feature code hold the GIL for
+    part of their time, so processes scale where threads do not.
+    """
+    n = workers or os.cpu_count() or 1
+    if n < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    return {
+        "n_workers": n,
+        "threads_per_worker": 1,
+        "processes": True,
+        "host": "127.0.0.1",
+        "dashboard_address": dashboard_address,
+    }
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None,
+                *, dashboard_address: str = DEFAULT_DASHBOARD) -> Iterator[Any]:
+    """A Dask client for the duration of the block.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of an existing scheduler (``tcp://host:8786``); falls back to
+        ``$DASK_SCHEDULER_ADDRESS``. Without either, a LocalCluster is started on
+        127.0.0.1 and closed at the end of the block.
+    workers : int, optional
+        LocalCluster worker processes (default: one per core).
+    """
+    from distributed import Client, LocalCluster
+
+    address = scheduler_address(scheduler)
+    if address:
+        with Client(address) as client:
+            log.info("connected to Dask scheduler %s; dashboard: %s", address, client.dashboard_link)
+            yield client
+        return
+    with LocalCluster(**local_cluster_kwargs(workers, dashboard_address=dashboard_address)) as cluster, Client(cluster) as client:
+        log.info("started a local Dask cluster of %d worker(s); dashboard: %s",
+                 len(cluster.workers), client.dashboard_link)
+        yield client

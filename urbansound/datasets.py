@@ -1,0 +1,263 @@
+"""Dataset layouts: the two real ones, read into one clip table.
+
+UrbanSound8K (Salamon, Jacoby and Bello, 2014; CC BY-NC 3.0)
+    ``metadata/UrbanSound8K.csv`` with columns
+    ``slice_file_name, fsID, start, end, salience, fold, classID, class``: the clip's file
+    name, the Freesound id of the recording it was cut from, its start and end in that
+    recording (seconds), salience (1 foreground, 2 background), its official CV fold
+    (1-10), the class index and the class name. A widely copied variant names the last
+    column ``class_name`` and writes the times as floats; both are accepted. Audio sits in
+    ``audio/fold<N>/<slice_file_name>``. Every clip is labelled; the folds are the
+    official cross-validation folds and ``fsID`` is the recording.
+Analytics Vidhya "Urban Sound Classification" practice problem
+    ``train.csv`` (``ID, Class``), ``test.csv`` (``ID``), audio in ``Train/<ID>.wav`` and
+    ``Test/<ID>.wav``. No folds, no recording ids; test clips are unlabelled.
+
+Both become one clip table (:data:`CLIP_COLUMNS`)::
+
+    clip_id    str              UrbanSound8K: file stem; AV: the ID
+    path       str              absolute path of the audio file
+    split      "train" | "test"
+    label      str or <NA>      one of settings.CLASSES; <NA> for test clips
+    fold       Int64 or <NA>    official fold where the layout has one
+    recording  str or <NA>      source recording (fsID) where known
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from urbansound.exceptions import DatasetError
+from urbansound.settings import CLASSES
+
+log = logging.getLogger(__name__)
+
+CLIP_COLUMNS = ("clip_id", "path", "split", "label", "fold", "recording")
+LAYOUTS = ("urbansound8k", "av")
+_US8K_CSV = Path("metadata") / "UrbanSound8K.csv"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset read from disk.
+
+    Attributes
+    ----------
+    root : Path
+        The folder holding the layout.
+    layout : str
+        ``"urbansound8k"`` or ``"av"``.
+    clips : pd.DataFrame
+        The clip table (:data:`CLIP_COLUMNS`) of every clip whose file exists.
+    missing : pd.DataFrame
+        Rows of the metadata whose audio file is absent (same columns).
+    """
+
+    root: Path
+    layout: str
+    clips: pd.DataFrame
+    missing: pd.DataFrame = field(default_factory=lambda: _empty_table())
+
+    @property
+    def has_folds(self) -> bool:
+        return bool(self.clips["fold"].notna().any())
+
+    @property
+    def has_recordings(self) -> bool:
+        return bool(self.clips["recording"].notna().any())
+
+
+def _empty_table() -> pd.DataFrame:
+    return _typed(pd.DataFrame({c: [] for c in CLIP_COLUMNS}))
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "clip_id": df["clip_id"].astype("string"),
+            "path": df["path"].astype("string"),
+            "split": df["split"].astype("string"),
+            "label": df["label"].astype("string"),
+            "fold": pd.array(df["fold"], dtype="Int64"),
+            "recording": df["recording"].astype("string"),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def detect_layout(root: Path) -> tuple[str, Path]:
+    """Tell the layout of a dataset folder.
+
+    Parameters
+    ----------
+    root : Path
+        The folder a user named. The unpacked UrbanSound8K archive holds a single
+        ``UrbanSound8K/`` folder; naming its parent works too.
+
+    Returns
+    -------
+    layout, root : str, Path
+        The layout name and the folder that holds it.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; give the folder that holds the dataset")
+    for candidate in (root, root / "UrbanSound8K"):
+        if (candidate / _US8K_CSV).is_file():
+            return "urbansound8k", candidate
+    if (root / "train.csv").is_file() or (root / "test.csv").is_file():
+        return "av", root
+    raise DatasetError(
+        f"{root}: neither dataset layout found. Expected either "
+        f"'{_US8K_CSV}' with audio/fold1..fold10/ (UrbanSound8K) or "
+        "'train.csv', 'test.csv' with Train/ and Test/ (Analytics Vidhya). "
+        "Generate a synthetic one with `urbansound synth DIR`."
+    )
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        # utf-8-sig strips a byte-order mark; pandas handles CRLF line endings itself.
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise DatasetError(f"{path}: cannot be read as CSV ({e}); restore it from the download") from e
+    df.columns = [c.strip() for c in df.columns]
+    lacking = [c for c in required if c not in df.columns]
+    if lacking:
+        raise DatasetError(
+            f"{path}: missing column(s) {', '.join(lacking)}; found {', '.join(df.columns) or 'none'}. "
+            f"The file needs {', '.join(required)}."
+        )
+    return df.apply(lambda s: s.str.strip())
+
+
+def _check_labels(path: Path, ids: pd.Series, labels: pd.Series) -> None:
+    unknown = ~labels.isin(CLASSES)
+    if unknown.any():
+        rows = [f"{i} ({lab!r})" for i, lab in zip(ids[unknown][:5], labels[unknown][:5])]
+        raise DatasetError(
+            f"{path}: {int(unknown.sum())} row(s) with a class outside the ten known names, "
+            f"e.g. {', '.join(rows)}. Known: {', '.join(CLASSES)}."
+        )
+
+
+def _check_unique(path: Path, ids: pd.Series, what: str) -> None:
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        raise DatasetError(
+            f"{path}: {what} repeated: {', '.join(sorted(set(dup))[:5])}"
+            f"{' ...' if dup.nunique() > 5 else ''}; every {what} must appear once"
+        )
+
+
+def _int_column(path: Path, df: pd.DataFrame, column: str, key: str) -> pd.Series:
+    # Floats such as "3.0" are accepted (the class_name variant writes them).
+    values = pd.to_numeric(df[column], errors="coerce")
+    bad = values.isna() | (values != values.round())
+    if bad.any():
+        examples = ", ".join(f"{k} ({v!r})" for k, v in zip(df.loc[bad, key][:5], df.loc[bad, column][:5]))
+        raise DatasetError(f"{path}: column {column!r} must hold whole numbers; bad rows: {examples}")
+    return values.astype("int64")
+
+
+def read_urbansound8k(root: Path) -> pd.DataFrame:
+    """Read the UrbanSound8K metadata into a clip table (paths not yet checked)."""
+    csv = root / _US8K_CSV
+    df = _read_csv(csv, ("slice_file_name", "fsID", "fold"))
+    label_col = "class" if "class" in df.columns else "class_name" if "class_name" in df.columns else None
+    if label_col is None:
+        raise DatasetError(f"{csv}: missing column 'class' (or its variant 'class_name'); found {', '.join(df.columns)}")
+    _check_unique(csv, df["slice_file_name"], "slice_file_name")
+    _check_labels(csv, df["slice_file_name"], df[label_col])
+    fold = _int_column(csv, df, "fold", "slice_file_name")
+    outside = ~fold.between(1, 10)
+    if outside.any():
+        raise DatasetError(f"{csv}: fold must be 1..10; bad rows: {', '.join(df.loc[outside, 'slice_file_name'][:5])}")
+    fsid = _int_column(csv, df, "fsID", "slice_file_name")
+    return _typed(
+        pd.DataFrame(
+            {
+                "clip_id": df["slice_file_name"].str.replace(r"\.wav$", "", regex=True),
+                "path": [str((root / "audio" / f"fold{f}" / n).absolute()) for f, n in zip(fold, df["slice_file_name"])],
+                "split": "train",
+                "label": df[label_col],
+                "fold": fold,
+                "recording": fsid.astype(str),
+            }
+        )
+    )
+
+
+def read_av(root: Path) -> pd.DataFrame:
+    """Read the Analytics Vidhya CSVs into a clip table (paths not yet checked)."""
+    parts = []
+    for split, csv_name, folder, required in (
+        ("train", "train.csv", "Train", ("ID", "Class")),
+        ("test", "test.csv", "Test", ("ID",)),
+    ):
+        csv = root / csv_name
+        if not csv.is_file():
+            raise DatasetError(f"{root}: {csv_name} is missing; the AV layout needs train.csv and test.csv")
+        df = _read_csv(csv, required)
+        empty = df["ID"] == ""
+        if empty.any():
+            raise DatasetError(f"{csv}: {int(empty.sum())} row(s) with an empty ID (first at line {int(empty.idxmax()) + 2})")
+        _check_unique(csv, df["ID"], "ID")
+        if split == "train":
+            _check_labels(csv, df["ID"], df["Class"])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "clip_id": df["ID"],
+                    "path": [str((root / folder / f"{i}.wav").absolute()) for i in df["ID"]],
+                    "split": split,
+                    "label": df["Class"] if split == "train" else pd.NA,
+                    "fold": pd.NA,
+                    "recording": pd.NA,
+                }
+            )
+        )
+    both = pd.concat(parts, ignore_index=True)
+    _check_unique(root / "train.csv", both["clip_id"], "ID (across train.csv and test.csv)")
+    return _typed(both)
+
+
+def read_dataset(root: Path, *, allow_missing: bool = False) -> Dataset:
+    """Read a dataset folder of either layout and check it before any work is done.
+
+    Parameters
+    ----------
+    root : Path
+        The dataset folder.
+    allow_missing : bool
+        If False (default), rows whose audio file is absent stop the run with a list of
+        them; if True, they are left out (and reported in ``Dataset.missing``).
+
+    Raises
+    ------
+    DatasetError
+        When the folder is in neither layout, a CSV lacks a column, holds an unknown class
+        or a repeated ID, or (without ``allow_missing``) audio files are missing.
+    """
+    layout, root = detect_layout(Path(root))
+    table = read_urbansound8k(root) if layout == "urbansound8k" else read_av(root)
+    exists = table["path"].map(lambda p: Path(p).is_file()).astype(bool)
+    missing = table[~exists].reset_index(drop=True)
+    clips = table[exists].reset_index(drop=True)
+    if len(missing):
+        listing = ", ".join(missing["path"][:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        if not allow_missing:
+            raise DatasetError(
+                f"{root}: {len(missing)} of {len(table)} clip(s) listed in the metadata have no audio "
+                f"file: {listing}{more}. Complete the download, or pass --allow-missing to run on "
+                f"the {len(clips)} present."
+            )
+        log.warning("%s: %d of %d clip(s) have no audio file and are left out", root, len(missing), len(table))
+    if clips.empty:
+        raise DatasetError(f"{root}: no clip has an audio file; nothing to do")
+    return Dataset(root=root, layout=layout, clips=clips, missing=missing)

@@ -1,0 +1,302 @@
+"""The featurize stage: clips to a Parquet feature table, in parallel batches on Dask.
+
+Layout of ``<out>/`` (one dataset, see DESIGN.md)::
+
+    part-<key>.parquet   one per batch of clips: the clip table's columns, then
+                         ``decoded_seconds`` (float32, length before padding),
+                         ``padded`` (bool, shorter than one FFT frame and zero-padded),
+                         then the feature columns (float32). ``pandas.read_parquet(out)``,
+                         ``dask.dataframe.read_parquet(out)`` and ``pyarrow.dataset``
+                         read the parts as one table.
+    _failures.csv        clip_id, path, error: clips that could not be decoded.
+    _manifest.json       the feature settings, counts and the parts of the last run.
+
+Names starting with ``_`` or ``.`` are skipped by Parquet readers. A part's ``<key>``
+hashes the settings and the content (bytes) of its clips, so a re-run over unchanged
+files with unchanged settings finds every part already written and recomputes nothing.
+Parts are written to a temporary name and renamed into place: a crash never leaves half a
+part under a name a reader would take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from urbansound import features
+from urbansound.audio import decode
+from urbansound.exceptions import DecodeError
+from urbansound.settings import FeatureSettings
+
+log = logging.getLogger(__name__)
+
+FAILURES_FILE = "_failures.csv"
+MANIFEST_FILE = "_manifest.json"
+_FAILURES_KEY = b"urbansound.failures"
+_META_COLUMNS = ("decoded_seconds", "padded")
+
+
+def schema(settings: FeatureSettings) -> pa.Schema:
+    """The feature table's Arrow schema for these settings."""
+    fields = [
+        pa.field("clip_id", pa.string(), nullable=False),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("split", pa.string(), nullable=False),
+        pa.field("label", pa.string()),
+        pa.field("fold", pa.int64()),
+        pa.field("recording", pa.string()),
+        pa.field("decoded_seconds", pa.float32(), nullable=False),
+        pa.field("padded", pa.bool_(), nullable=False),
+    ]
+    fields += [pa.field(name, pa.float32(), nullable=False) for name in features.feature_names(settings)]
+    meta = {b"urbansound.settings": settings.model_dump_json().encode()}
+    return pa.schema(fields, metadata=meta)
+
+
+@dataclass
+class BatchResult:
+    """What one batch task returns: small, never arrays."""
+
+    part: str
+    clips: int
+    cached: bool
+    failures: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class FeaturizeSummary:
+    """What the featurize stage did."""
+
+    out_dir: Path
+    clips: int
+    failed: int
+    batches: int
+    cached_batches: int
+    seconds: float
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        computed = self.batches - self.cached_batches
+        what = "nothing recomputed (all batches up to date)" if computed == 0 else (
+            f"{computed} of {self.batches} batch(es) computed, {self.cached_batches} up to date")
+        return (f"{self.clips} clip(s) featurized, {self.failed} failed; {what}; "
+                f"{self.seconds:.1f} s; table: {self.out_dir}")
+
+
+def plan_batches(clips: pd.DataFrame, batch_size: int) -> list[list[dict[str, Any]]]:
+    """Split the clip table into batches of records, in a stable order (split, clip_id)."""
+    ordered = clips.sort_values(["split", "clip_id"], kind="stable")
+    records = [
+        {k: (None if pd.isna(v) else (int(v) if k == "fold" else str(v))) for k, v in row.items()}
+        for row in ordered.to_dict("records")
+    ]
+    return [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
+
+
+def _batch_key(records: list[dict[str, Any]], blobs: list[bytes | None], settings: FeatureSettings) -> str:
+    h = hashlib.sha256(settings.fingerprint().encode())
+    for rec, blob in zip(records, blobs):
+        ident = [rec["clip_id"], rec["split"], rec["label"], rec["fold"], rec["recording"], rec["path"]]
+        h.update(json.dumps(ident).encode())
+        h.update(hashlib.sha256(blob).digest() if blob is not None else b"<unreadable>")
+    return h.hexdigest()[:24]
+
+
+def _read_bytes(path: str) -> bytes | None:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return None
+
+
+def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings, out_dir: str) -> BatchResult:
+    """Decode and featurize one batch of clips; write its Parquet part.
+
+    Parameters
+    ----------
+    records : list of dict
+        Rows of the clip table (see :mod:`urbansound.datasets`).
+    settings : FeatureSettings
+    out_dir : str
+        The feature table folder.
+
+    Returns
+    -------
+    BatchResult
+        The part's path, how many clips it holds, whether it was already there, and the
+        clips that failed with the reason.
+    """
+    start = time.perf_counter()
+    blobs = [_read_bytes(r["path"]) for r in records]
+    key = _batch_key(records, blobs, settings)
+    out = Path(out_dir)
+    part = out / f"part-{key}.parquet"
+    if part.exists():
+        meta = pq.read_schema(part).metadata or {}
+        failures = json.loads(meta.get(_FAILURES_KEY, b"[]"))
+        rows = pq.read_metadata(part).num_rows
+        return BatchResult(str(part), rows, True, failures, time.perf_counter() - start)
+
+    rows, failures = [], []
+    for rec, blob in zip(records, blobs):
+        try:
+            if blob is None:
+                raise DecodeError(rec["path"], "file not found or not readable")
+            y = decode(_named(blob, rec["path"]), sr=settings.sample_rate)
+            decoded_seconds = len(y) / settings.sample_rate
+            y, padded = features.prepare(y, settings)
+            values = features.compute(y, sr=settings.sample_rate, settings=settings)
+            bad = [k for k, v in values.items() if not np.isfinite(v)]
+            if bad:
+                raise DecodeError(rec["path"], f"features not finite ({', '.join(bad[:3])})")
+        except DecodeError as e:
+            failures.append({"clip_id": rec["clip_id"], "path": rec["path"], "error": e.reason})
+            continue
+        rows.append({**rec, "decoded_seconds": decoded_seconds, "padded": padded, **values})
+
+    table_schema = schema(settings)
+    table_schema = table_schema.with_metadata({**table_schema.metadata, _FAILURES_KEY: json.dumps(failures).encode()})
+    columns = {f.name: [r[f.name] for r in rows] for f in table_schema}
+    table = pa.table(columns, schema=table_schema)
+    write_atomic(table, part)
+    return BatchResult(str(part), len(rows), False, failures, time.perf_counter() - start)
+
+
+def _named(blob: bytes, path: str) -> io.BytesIO:
+    f = io.BytesIO(blob)
+    f.name = path  # so a DecodeError names the file, not the buffer
+    return f
+
+
+def write_atomic(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file under a temporary name, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+ProgressFn = Callable[[int, int, int, float], None]
+
+
+def _log_progress(done: int, total: int, failed: int, rate: float) -> None:
+    log.info("featurize: %d/%d clips, %.1f clips/s, %d failed", done, total, rate, failed)
+
+
+def featurize_dataset(
+    clips: pd.DataFrame,
+    settings: FeatureSettings,
+    out_dir: Path,
+    client: Any,
+    *,
+    on_progress: ProgressFn | None = None,
+) -> FeaturizeSummary:
+    """Featurize every clip on a Dask cluster, one task per batch.
+
+    Parameters
+    ----------
+    clips : pd.DataFrame
+        The clip table.
+    settings : FeatureSettings
+    out_dir : Path
+        The feature table folder; must be writable by the Dask workers.
+    client : distributed.Client
+        Any Dask client: a LocalCluster's or an existing scheduler's.
+    on_progress : callable, optional
+        Called after each batch with (clips done, clips total, failures so far, clips/s).
+    """
+    from distributed import as_completed
+
+    on_progress = on_progress or _log_progress
+    out_dir = Path(out_dir).absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    batches = plan_batches(clips, settings.batch_size)
+    futures = client.map(featurize_batch, batches, settings=settings, out_dir=str(out_dir), pure=False)
+    results: list[BatchResult] = []
+    done = failed = 0
+    for future in as_completed(futures):
+        result: BatchResult = future.result()
+        results.append(result)
+        done += result.clips + len(result.failures)
+        failed += len(result.failures)
+        on_progress(done, len(clips), failed, done / max(time.perf_counter() - start, 1e-9))
+    return finalize(results, settings, out_dir, seconds=time.perf_counter() - start)
+
+
+def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Path, *, seconds: float) -> FeaturizeSummary:
+    """Drop parts of earlier runs, write the failures table and the manifest."""
+    current = {Path(r.part).name for r in results}
+    for stale in out_dir.glob("part-*.parquet"):
+        if stale.name not in current:
+            stale.unlink()
+    failures = sorted((f for r in results for f in r.failures), key=lambda f: f["clip_id"])
+    pd.DataFrame(failures, columns=["clip_id", "path", "error"]).to_csv(out_dir / FAILURES_FILE, index=False)
+    summary = FeaturizeSummary(
+        out_dir=out_dir,
+        clips=sum(r.clips for r in results),
+        failed=len(failures),
+        batches=len(results),
+        cached_batches=sum(r.cached for r in results),
+        seconds=seconds,
+        failures=failures,
+    )
+    manifest = {
+        "settings": settings.model_dump(),
+        "fingerprint": settings.fingerprint(),
+        "clips": summary.clips,
+        "failed": summary.failed,
+        "parts": sorted(current),
+    }
+    tmp = out_dir / f".{MANIFEST_FILE}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, out_dir / MANIFEST_FILE)
+    return summary
+
+
+def read_features(out_dir: Path) -> pd.DataFrame:
+    """Read the feature table as one DataFrame, sorted by (split, clip_id)."""
+    out_dir = Path(out_dir)
+    if not any(out_dir.glob("part-*.parquet")):
+        raise FileNotFoundError(f"{out_dir}: no feature table here; run `urbansound featurize` first")
+    df = pd.read_parquet(out_dir)
+    return df.sort_values(["split", "clip_id"], kind="stable").reset_index(drop=True)
+
+
+def read_settings(out_dir: Path) -> FeatureSettings:
+    """The feature settings the table in ``out_dir`` was computed with."""
+    path = Path(out_dir) / MANIFEST_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{out_dir}: no {MANIFEST_FILE}; run `urbansound featurize` first")
+    return FeatureSettings.model_validate(json.loads(path.read_text())["settings"])
+
+
+def read_failures(out_dir: Path) -> pd.DataFrame:
+    """The clips that could not be decoded, with the reason."""
+    path = Path(out_dir) / FAILURES_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=["clip_id", "path", "error"])
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def iter_feature_columns(df: pd.DataFrame, sets: tuple[str, ...]) -> Iterator[str]:
+    """Feature columns of the given sets, in table order."""
+    prefixes = tuple(f"{s}_" for s in sets)
+    return (c for c in df.columns if c.startswith(prefixes))

@@ -1,0 +1,122 @@
+"""Settings: one frozen, typed object per concern, passed explicitly.
+
+Prefect validates :class:`PipelineSettings` as a flow parameter, so a bad value stops a
+run before any work with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CLASSES: tuple[str, ...] = (
+    "air_conditioner",
+    "car_horn",
+    "children_playing",
+    "dog_bark",
+    "drilling",
+    "engine_idling",
+    "gun_shot",
+    "jackhammer",
+    "siren",
+    "street_music",
+)
+"""The ten UrbanSound8K classes; the position is the official ``classID``."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FeatureSettings(_Frozen):
+    """How clips are decoded and which features are computed.
+
+    Everything except ``batch_size`` changes the numbers, so everything except
+    ``batch_size`` is part of :meth:`fingerprint`.
+    """
+
+    sample_rate: int = Field(22050, ge=4000, le=192000, description="target rate, Hz")
+    n_fft: int = Field(2048, ge=64, le=16384, description="STFT frame length, samples")
+    hop_length: int = Field(512, ge=16, le=16384, description="STFT hop, samples")
+    n_mels: int = Field(128, ge=8, le=512, description="mel bands behind the MFCC")
+    n_mfcc: int = Field(40, ge=2, le=128, description="MFCC coefficients")
+    batch_size: int = Field(64, ge=1, le=10000, description="clips per Dask task")
+
+    @model_validator(mode="after")
+    def _check(self) -> "FeatureSettings":
+        if self.hop_length > self.n_fft:
+            raise ValueError(
+                f"hop_length={self.hop_length} is larger than n_fft={self.n_fft}; "
+                "frames would skip samples: use hop_length <= n_fft"
+            )
+        if self.n_mfcc > self.n_mels:
+            raise ValueError(
+                f"n_mfcc={self.n_mfcc} exceeds n_mels={self.n_mels}; raise n_mels or lower n_mfcc"
+            )
+        return self
+
+    def fingerprint(self) -> str:
+        """A short hash of every setting that changes feature values."""
+        payload = self.model_dump(exclude={"batch_size"})
+        blob = json.dumps(payload, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+Protocol = Literal["auto", "official", "grouped", "kfold"]
+
+
+class TrainSettings(_Frozen):
+    """Which models are cross-validated, and how."""
+
+    models: tuple[str, ...] = ("forest",)
+    feature_sets: tuple[str, ...] = ("mfcc",)
+    cv: Protocol = "auto"
+    n_splits: int = Field(5, ge=2, le=20, description="folds for grouped and kfold")
+    seed: int = 0
+
+
+class PipelineSettings(_Frozen):
+    """Everything one pipeline run needs; the flow's single parameter."""
+
+    data_dir: Path
+    workspace: Path = Path("data")
+    name: str | None = Field(None, description="dataset name; default: data_dir's folder name")
+    features: FeatureSettings = FeatureSettings()
+    train: TrainSettings = TrainSettings()
+    allow_missing: bool = False
+
+    @property
+    def dataset_name(self) -> str:
+        return self.name or Path(self.data_dir).resolve().name
+
+    @property
+    def paths(self) -> "Workspace":
+        return Workspace(Path(self.workspace), self.dataset_name)
+
+
+class Workspace:
+    """Where each stage writes its outputs for one dataset (see data/README.md)."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root = Path(root)
+        self.name = name
+
+    @property
+    def features(self) -> Path:
+        return self.root / "features" / self.name
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models" / self.name
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports" / self.name
+
+    @property
+    def submission(self) -> Path:
+        return self.root / "submissions" / f"{self.name}.csv"
