@@ -39,7 +39,9 @@ def decode(source: str | Path | BinaryIO, *, sr: int) -> np.ndarray:
         The file is missing, empty, not audio, truncated beyond use, has no frames, or
         holds NaN or infinite samples.
     """
-    name = str(getattr(source, "name", source))
+    name = str(source) if isinstance(source, (str, Path)) else str(getattr(source, "name", "<file object>"))
+    if isinstance(source, (str, Path)) and not Path(source).is_file():
+        raise DecodeError(name, "file not found")
     try:
         data, native_sr = sf.read(source, dtype="float32", always_2d=True)
     except FileNotFoundError as e:

@@ -72,7 +72,9 @@ def make_folds(table: pd.DataFrame, protocol: str = "auto", *, n_splits: int = 5
         splits = list(cv.split(X_dummy, y, table["recording"].to_numpy()))
         return Folds("grouped", splits, False, f"stratified {k}-fold grouped by recording")
     if protocol == "kfold":
-        k = _feasible_splits(int(pd.Series(y).value_counts().min()), n_splits)
+        # StratifiedKFold only needs its largest class to fill every fold; rarer classes
+        # simply miss some folds.
+        k = _feasible_splits(int(pd.Series(y).value_counts().max()), n_splits)
         splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(X_dummy, y))
         note = f"stratified {k}-fold over clips"
         if not has_recordings:

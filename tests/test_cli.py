@@ -1,0 +1,62 @@
+"""The command line as a user meets it: real commands on a small dataset."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from urbansound.cli import main
+
+
+def test_synth_featurize_train_on_the_urbansound8k_layout(us8k_dataset, client, tmp_path, capsys):
+    ws = tmp_path / "ws"
+    sched = ["--scheduler", client.scheduler.address]
+    assert main(["featurize", str(us8k_dataset), "--workspace", str(ws), *sched]) == 0
+    out = capsys.readouterr().out
+    assert "clip(s) featurized, 0 failed" in out
+    features = ws / "features" / us8k_dataset.name
+    assert main(["train", str(features), "--workspace", str(ws), "--models", "forest,knn", *sched]) == 0
+    out = capsys.readouterr().out
+    assert "leave one official fold out" in out and "| forest | mfcc |" in out
+    report = json.loads((ws / "reports" / us8k_dataset.name / "cv.json").read_text())
+    assert report["protocol"] == "official" and len(report["entries"]) == 2
+    n_folds = pd.read_csv(us8k_dataset / "metadata" / "UrbanSound8K.csv").fold.nunique()
+    assert all(len(e["fold_accuracy"]) == n_folds for e in report["entries"])
+    assert (ws / "models" / us8k_dataset.name / "model.pkl").is_file()
+    # this layout has no test split: submit says so and fails
+    assert main(["submit", str(us8k_dataset), "--workspace", str(ws)]) == 1
+    assert "no test clips" in capsys.readouterr().err
+
+
+def test_featurize_train_submit_on_the_av_layout(av_dataset, client, tmp_path, capsys):
+    ws = tmp_path / "ws"
+    sched = ["--scheduler", client.scheduler.address]
+    assert main(["featurize", str(av_dataset), "--workspace", str(ws), "--n-mfcc", "20", *sched]) == 0
+    assert main(["train", str(ws / "features" / av_dataset.name), "--workspace", str(ws), *sched]) == 0
+    assert main(["submit", str(av_dataset), "--workspace", str(ws)]) == 0
+    assert "submission with" in capsys.readouterr().out
+    sub = pd.read_csv(ws / "submissions" / f"{av_dataset.name}.csv", dtype=str)
+    test_ids = pd.read_csv(av_dataset / "test.csv", dtype=str).ID
+    assert list(sub.columns) == ["ID", "Class"] and sorted(sub.ID) == sorted(test_ids)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["featurize", "{tmp}"], "neither dataset layout"),
+    (["train", "{tmp}"], "no feature table"),
+    (["train", "{features}", "--models", "nope"], "unknown model 'nope'"),
+])
+def test_errors_are_one_clear_line_and_exit_1(tmp_path, capsys, argv, message, av_dataset, client):
+    features = tmp_path / "features"
+    argv = [a.format(tmp=tmp_path, features=features) for a in argv] + ["--scheduler", client.scheduler.address]
+    if "{features}" in " ".join(argv) or "nope" in argv:
+        main(["featurize", str(av_dataset), "--out", str(features), "--scheduler", client.scheduler.address])
+        capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_bad_setting_is_refused_before_work(tmp_path, capsys, av_dataset):
+    assert main(["featurize", str(av_dataset), "--hop-length", "9999", "--workspace", str(tmp_path)]) == 2
+    assert "hop_length" in capsys.readouterr().err
+    assert not (tmp_path / "features").exists()
