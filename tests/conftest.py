@@ -11,7 +11,8 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+# Real clips to check against (never committed): $URBANSOUND_REALDATA, else ../shared/realdata.
+REALDATA = Path(os.environ.get("URBANSOUND_REALDATA") or Path(__file__).resolve().parents[2] / "shared" / "realdata")
 
 
 @pytest.fixture

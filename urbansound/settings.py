@@ -44,6 +44,10 @@ class FeatureSettings(_Frozen):
     hop_length: int = Field(512, ge=16, le=16384, description="STFT hop, samples")
     n_mels: int = Field(128, ge=8, le=512, description="mel bands behind the MFCC")
     n_mfcc: int = Field(40, ge=2, le=128, description="MFCC coefficients")
+    n_bands: int = Field(64, ge=4, le=512, description="log-spaced bands of the pooled FFT spectrum")
+    sequence_frames: int = Field(
+        173, ge=8, le=4096, description="MFCC frames kept per clip for sequence models (4 s at the defaults)"
+    )
     batch_size: int = Field(64, ge=1, le=10000, description="clips per Dask task")
 
     @model_validator(mode="after")

@@ -331,7 +331,7 @@ def write_dataset(out: Path, *, layout: str = "av", clips_per_class: int = 40, s
         meta[meta["train"]][["ID", "Class"]].to_csv(out / "train.csv", index=False)
         meta[~meta["train"]][["ID"]].to_csv(out / "test.csv", index=False)
         files = [f"{'Train' if r['train'] else 'Test'}/{r['ID']}.wav" for r in rows]
-    log.info("wrote %d clips (%s layout) to %s", len(clips), layout, out)
+    log.debug("wrote %d clips (%s layout) to %s", len(clips), layout, out)
     return pd.DataFrame({"file": files, "label": [c.label for c in clips],
                          "recording": [c.recording for c in clips], "slice": [c.slice for c in clips],
                          "fold": [c.fold for c in clips]})
