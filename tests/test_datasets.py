@@ -71,7 +71,7 @@ def test_unknown_class_and_duplicate_ids_are_named(av_dataset, tmp_path):
         read_dataset(root)
     train.loc[0, "Class"] = "siren"
     pd.concat([train, train.head(1)]).to_csv(root / "train.csv", index=False)
-    with pytest.raises(DatasetError, match=f"repeated: {train.ID[0]}"):
+    with pytest.raises(DatasetError, match=f"repeated ID: {train.ID[0]}"):
         read_dataset(root)
 
 

@@ -88,6 +88,15 @@ def cmd_synth(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(a: argparse.Namespace) -> int:
+    from urbansound.validate import validate
+
+    report = validate(a.data_dir, allow_missing=a.allow_missing, check_audio=not a.no_audio_check,
+                      show_all=a.show_all)
+    print(report.text)
+    return 0 if report.ok else 1
+
+
 def cmd_featurize(a: argparse.Namespace) -> int:
     from urbansound.cluster import dask_client
     from urbansound.datasets import read_dataset
@@ -154,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clips-per-class", type=int, default=40, help="clips of each common class (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("validate", help="check a dataset folder and report on it; exit 1 on errors")
+    p.add_argument("data_dir", type=Path, help="dataset folder (UrbanSound8K or AV layout)")
+    p.add_argument("--allow-missing", action="store_true", help="missing audio files are a warning, not an error")
+    p.add_argument("--show-all", action="store_true", help="list every missing and unreadable file (and the present ones)")
+    p.add_argument("--no-audio-check", action="store_true", help="skip reading each audio file's header")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("featurize", help="decode every clip and write the Parquet feature table")
     p.add_argument("data_dir", type=Path, help="dataset folder (UrbanSound8K or AV layout)")

@@ -103,7 +103,7 @@ def detect_layout(root: Path) -> tuple[str, Path]:
     layout, root : str, Path
         The layout name and the folder that holds it.
     """
-    root = Path(root)
+    root = Path(root).resolve()
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; give the folder that holds the dataset")
     for candidate in (root, root / "UrbanSound8K"):
@@ -135,65 +135,79 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     return df.apply(lambda s: s.str.strip())
 
 
-def _check_labels(path: Path, ids: pd.Series, labels: pd.Series) -> None:
-    unknown = ~labels.isin(CLASSES)
+class _Problems(list):
+    """Row-level problems found while reading: collected, so a report can list them all."""
+
+    def add(self, path: Path, what: str, keys: pd.Series, fix: str) -> None:
+        keys = [str(k) for k in keys]
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+        self.append(f"{path}: {len(keys)} row(s) {what}: {shown}; {fix}")
+
+
+def _check_labels(path: Path, df: pd.DataFrame, key: str, column: str, problems: _Problems) -> pd.Series:
+    unknown = ~df[column].isin(CLASSES)
     if unknown.any():
-        rows = [f"{i} ({lab!r})" for i, lab in zip(ids[unknown][:5], labels[unknown][:5])]
-        raise DatasetError(
-            f"{path}: {int(unknown.sum())} row(s) with a class outside the ten known names, "
-            f"e.g. {', '.join(rows)}. Known: {', '.join(CLASSES)}."
-        )
+        shown = df.loc[unknown, key] + " (" + df.loc[unknown, column].map(repr) + ")"
+        problems.add(path, "with a class outside the ten known names", shown,
+                     f"use one of {', '.join(CLASSES)}")
+    return ~unknown
 
 
-def _check_unique(path: Path, ids: pd.Series, what: str) -> None:
-    dup = ids[ids.duplicated(keep=False)]
-    if len(dup):
-        raise DatasetError(
-            f"{path}: {what} repeated: {', '.join(sorted(set(dup))[:5])}"
-            f"{' ...' if dup.nunique() > 5 else ''}; every {what} must appear once"
-        )
+def _check_unique(path: Path, ids: pd.Series, what: str, problems: _Problems) -> pd.Series:
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        problems.add(path, f"with a repeated {what}", pd.Series(sorted(set(ids[dup]))),
+                     f"every {what} must appear once")
+    return ~dup
 
 
-def _int_column(path: Path, df: pd.DataFrame, column: str, key: str) -> pd.Series:
+def _int_column(path: Path, df: pd.DataFrame, column: str, key: str, problems: _Problems,
+                valid: tuple[int, int] | None = None) -> tuple[pd.Series, pd.Series]:
     # Floats such as "3.0" are accepted (the class_name variant writes them).
     values = pd.to_numeric(df[column], errors="coerce")
     bad = values.isna() | (values != values.round())
+    if valid:
+        bad |= ~values.between(*valid)
     if bad.any():
-        examples = ", ".join(f"{k} ({v!r})" for k, v in zip(df.loc[bad, key][:5], df.loc[bad, column][:5]))
-        raise DatasetError(f"{path}: column {column!r} must hold whole numbers; bad rows: {examples}")
-    return values.astype("int64")
+        shown = df.loc[bad, key] + " (" + df.loc[bad, column].map(repr) + ")"
+        rule = f"whole numbers from {valid[0]} to {valid[1]}" if valid else "whole numbers"
+        problems.add(path, f"with a bad {column!r}", shown, f"the column holds {rule}")
+    return values.fillna(0).round().astype("int64"), ~bad
 
 
-def read_urbansound8k(root: Path) -> pd.DataFrame:
-    """Read the UrbanSound8K metadata into a clip table (paths not yet checked)."""
+def read_urbansound8k(root: Path, problems: _Problems) -> pd.DataFrame:
+    """Read the UrbanSound8K metadata into a clip table (paths not yet checked).
+
+    Rows with problems are appended to ``problems`` and left out of the table.
+    """
     csv = root / _US8K_CSV
     df = _read_csv(csv, ("slice_file_name", "fsID", "fold"))
     label_col = "class" if "class" in df.columns else "class_name" if "class_name" in df.columns else None
     if label_col is None:
         raise DatasetError(f"{csv}: missing column 'class' (or its variant 'class_name'); found {', '.join(df.columns)}")
-    _check_unique(csv, df["slice_file_name"], "slice_file_name")
-    _check_labels(csv, df["slice_file_name"], df[label_col])
-    fold = _int_column(csv, df, "fold", "slice_file_name")
-    outside = ~fold.between(1, 10)
-    if outside.any():
-        raise DatasetError(f"{csv}: fold must be 1..10; bad rows: {', '.join(df.loc[outside, 'slice_file_name'][:5])}")
-    fsid = _int_column(csv, df, "fsID", "slice_file_name")
-    return _typed(
-        pd.DataFrame(
-            {
-                "clip_id": df["slice_file_name"].str.replace(r"\.wav$", "", regex=True),
-                "path": [str((root / "audio" / f"fold{f}" / n).absolute()) for f, n in zip(fold, df["slice_file_name"])],
-                "split": "train",
-                "label": df[label_col],
-                "fold": fold,
-                "recording": fsid.astype(str),
-            }
-        )
+    key = "slice_file_name"
+    ok = _check_unique(csv, df[key], key, problems) & _check_labels(csv, df, key, label_col, problems)
+    fold, fold_ok = _int_column(csv, df, "fold", key, problems, valid=(1, 10))
+    fsid, fsid_ok = _int_column(csv, df, "fsID", key, problems)
+    ok &= fold_ok & fsid_ok
+    table = pd.DataFrame(
+        {
+            "clip_id": df[key].str.replace(r"\.wav$", "", regex=True),
+            "path": [str((root / "audio" / f"fold{f}" / n).absolute()) for f, n in zip(fold, df[key])],
+            "split": "train",
+            "label": df[label_col],
+            "fold": fold,
+            "recording": fsid.astype(str),
+        }
     )
+    return _typed(table[ok])
 
 
-def read_av(root: Path) -> pd.DataFrame:
-    """Read the Analytics Vidhya CSVs into a clip table (paths not yet checked)."""
+def read_av(root: Path, problems: _Problems) -> pd.DataFrame:
+    """Read the Analytics Vidhya CSVs into a clip table (paths not yet checked).
+
+    Rows with problems are appended to ``problems`` and left out of the table.
+    """
     parts = []
     for split, csv_name, folder, required in (
         ("train", "train.csv", "Train", ("ID", "Class")),
@@ -203,12 +217,13 @@ def read_av(root: Path) -> pd.DataFrame:
         if not csv.is_file():
             raise DatasetError(f"{root}: {csv_name} is missing; the AV layout needs train.csv and test.csv")
         df = _read_csv(csv, required)
-        empty = df["ID"] == ""
-        if empty.any():
-            raise DatasetError(f"{csv}: {int(empty.sum())} row(s) with an empty ID (first at line {int(empty.idxmax()) + 2})")
-        _check_unique(csv, df["ID"], "ID")
+        ok = df["ID"] != ""
+        if not ok.all():
+            lines = pd.Series(df.index[~ok] + 2).map(lambda n: f"line {n}")
+            problems.add(csv, "with an empty ID", lines, "give every row its clip's ID")
+        ok &= _check_unique(csv, df["ID"], "ID", problems)
         if split == "train":
-            _check_labels(csv, df["ID"], df["Class"])
+            ok &= _check_labels(csv, df, "ID", "Class", problems)
         parts.append(
             pd.DataFrame(
                 {
@@ -219,11 +234,54 @@ def read_av(root: Path) -> pd.DataFrame:
                     "fold": pd.NA,
                     "recording": pd.NA,
                 }
-            )
+            )[ok]
         )
     both = pd.concat(parts, ignore_index=True)
-    _check_unique(root / "train.csv", both["clip_id"], "ID (across train.csv and test.csv)")
-    return _typed(both)
+    in_both = both["clip_id"].duplicated(keep=False)
+    if in_both.any():
+        problems.add(root / "test.csv", "whose ID is in train.csv too", pd.Series(sorted(set(both.clip_id[in_both]))),
+                     "an ID names one clip, in one of the two files")
+    return _typed(both[~in_both])
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """Everything :func:`inspect_dataset` found, good and bad.
+
+    Attributes
+    ----------
+    root, layout
+        As in :class:`Dataset`.
+    clips : pd.DataFrame
+        Valid rows whose audio file exists.
+    missing : pd.DataFrame
+        Valid rows whose audio file is absent.
+    problems : list of str
+        Rows that are invalid (unknown class, repeated ID, bad fold...), one message per
+        kind, each naming the file, the rows and the fix. They are errors.
+    """
+
+    root: Path
+    layout: str
+    clips: pd.DataFrame
+    missing: pd.DataFrame
+    problems: list[str]
+
+
+def inspect_dataset(root: Path) -> Inspection:
+    """Read a dataset folder and collect every problem instead of stopping at the first.
+
+    Raises
+    ------
+    DatasetError
+        Only when nothing can be read: no layout, an unreadable CSV, a missing column.
+    """
+    layout, root = detect_layout(Path(root))
+    problems = _Problems()
+    table = read_urbansound8k(root, problems) if layout == "urbansound8k" else read_av(root, problems)
+    exists = table["path"].map(lambda p: Path(p).is_file()).astype(bool)
+    return Inspection(root, layout, table[exists].reset_index(drop=True),
+                      table[~exists].reset_index(drop=True), list(problems))
 
 
 def read_dataset(root: Path, *, allow_missing: bool = False) -> Dataset:
@@ -240,24 +298,25 @@ def read_dataset(root: Path, *, allow_missing: bool = False) -> Dataset:
     Raises
     ------
     DatasetError
-        When the folder is in neither layout, a CSV lacks a column, holds an unknown class
-        or a repeated ID, or (without ``allow_missing``) audio files are missing.
+        When the folder is in neither layout, a CSV lacks a column, holds an unknown class,
+        a repeated ID or a bad fold, or (without ``allow_missing``) audio files are missing.
+        The message lists every problem found.
     """
-    layout, root = detect_layout(Path(root))
-    table = read_urbansound8k(root) if layout == "urbansound8k" else read_av(root)
-    exists = table["path"].map(lambda p: Path(p).is_file()).astype(bool)
-    missing = table[~exists].reset_index(drop=True)
-    clips = table[exists].reset_index(drop=True)
+    found = inspect_dataset(root)
+    problems = list(found.problems)
+    missing, clips = found.missing, found.clips
     if len(missing):
         listing = ", ".join(missing["path"][:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        message = (f"{found.root}: {len(missing)} of {len(missing) + len(clips)} clip(s) listed in the metadata "
+                   f"have no audio file: {listing}{more}")
         if not allow_missing:
-            raise DatasetError(
-                f"{root}: {len(missing)} of {len(table)} clip(s) listed in the metadata have no audio "
-                f"file: {listing}{more}. Complete the download, or pass --allow-missing to run on "
-                f"the {len(clips)} present."
-            )
-        log.warning("%s: %d of %d clip(s) have no audio file and are left out", root, len(missing), len(table))
+            problems.append(f"{message}. Complete the download, or pass --allow-missing to run on the "
+                            f"{len(clips)} present (`urbansound validate` lists them all).")
+        else:
+            log.warning("%s; they are left out", message)
+    if problems:
+        raise DatasetError("\n".join(problems))
     if clips.empty:
-        raise DatasetError(f"{root}: no clip has an audio file; nothing to do")
-    return Dataset(root=root, layout=layout, clips=clips, missing=missing)
+        raise DatasetError(f"{found.root}: no clip has an audio file; nothing to do")
+    return Dataset(root=found.root, layout=found.layout, clips=clips, missing=missing)
