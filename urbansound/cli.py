@@ -83,8 +83,32 @@ def _progress(done: int, total: int, failed: int, rate: float) -> None:
 def cmd_synth(a: argparse.Namespace) -> int:
     from urbansound import synth
 
-    meta = synth.write_dataset(a.dir, layout=a.layout, clips_per_class=a.clips_per_class, seed=a.seed)
-    print(f"wrote {len(meta)} synthetic clips ({a.layout} layout, seed {a.seed}) to {a.dir}")
+    meta = synth.write_dataset(a.dir, layout=a.layout, clips_per_class=a.clips_per_class, seed=a.seed,
+                               snr_db=a.snr_db, formats=a.formats, jobs=a.jobs)
+    print(f"wrote {len(meta)} synthetic clips ({a.layout} layout, seed {a.seed}, {a.formats} formats, "
+          f"SNR {a.snr_db:g} dB) to {a.dir}")
+    return 0
+
+
+def cmd_fetch(a: argparse.Namespace) -> int:
+    import time
+
+    from urbansound.fetch import fetch
+
+    last = [0.0]
+
+    def progress(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1 and done != total:
+            return  # at most one line a second
+        last[0] = now
+        of = f" of {total / 2**20:,.0f} MiB ({100 * done / total:.0f}%)" if total else " MiB"
+        line = f"download: {done / 2**20:,.0f}{of}"
+        end = "\n" if (total and done >= total) or not sys.stderr.isatty() else ""
+        print(("\r" if sys.stderr.isatty() else "") + line, end=end, file=sys.stderr, flush=True)
+
+    root = fetch(a.name, a.dir, url=a.url, progress=progress, keep_archive=not a.remove_archive)
+    print(f"{a.name} is ready in {root}; next: urbansound validate {root}")
     return 0
 
 
@@ -162,7 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=("av", "urbansound8k"), default="av", help="dataset layout (default: %(default)s)")
     p.add_argument("--clips-per-class", type=int, default=40, help="clips of each common class (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--snr-db", type=float, default=6.0,
+                   help="difficulty: foreground-to-background ratio in dB, lower is harder (default: %(default)s)")
+    p.add_argument("--formats", choices=("real", "simple"), default="real",
+                   help="real: the real mix of rates, depths, channels; simple: 22050 Hz mono 16-bit (default: %(default)s)")
+    p.add_argument("--jobs", type=int, help="processes writing clips (default: one per core)")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("fetch", help="download, verify (md5) and unpack a public dataset; resumes")
+    p.add_argument("name", help="dataset to fetch: urbansound8k")
+    p.add_argument("dir", type=Path, help="destination folder")
+    p.add_argument("--url", help="download from this mirror instead (the md5 is still checked)")
+    p.add_argument("--remove-archive", action="store_true", help="delete the archive once unpacked")
+    p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("validate", help="check a dataset folder and report on it; exit 1 on errors")
     p.add_argument("data_dir", type=Path, help="dataset folder (UrbanSound8K or AV layout)")
