@@ -14,7 +14,10 @@ from urbansound.featurize import (FAILURES_FILE, MANIFEST_FILE, featurize_batch,
                                   plan_batches, read_failures, read_features)
 from urbansound.settings import FeatureSettings
 
+from conftest import REALDATA
+
 SETTINGS = FeatureSettings(batch_size=16)
+S_FRAME = SETTINGS.n_fft / SETTINGS.sample_rate
 
 
 @pytest.fixture
@@ -93,3 +96,16 @@ def test_no_stray_temporaries_and_failures_file_is_beside(dataset, client, tmp_p
     featurize_dataset(read_dataset(root).clips, SETTINGS, out, client)
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     assert (out / FAILURES_FILE).is_file()
+
+
+@pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not here")
+@pytest.mark.parametrize("layout, clips", [("urbansound8k", 15), ("av", 8)])
+def test_every_real_clip_gets_finite_features(client, tmp_path, layout, clips):
+    ds = read_dataset(REALDATA / layout, allow_missing=True)
+    summary = featurize_dataset(ds.clips, SETTINGS, tmp_path / "f", client)
+    assert summary.clips == clips and summary.failed == 0
+    table = read_features(tmp_path / "f")
+    values = table[features.feature_names(SETTINGS)].to_numpy()
+    assert np.isfinite(values).all()
+    if layout == "av":  # one AV clip is 0.05 s, shorter than one FFT frame
+        assert table.padded.sum() == 1 and table.decoded_seconds.min() < S_FRAME
