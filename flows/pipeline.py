@@ -3,9 +3,11 @@
 Stage tasks are thin wrappers over the library. They run on the Dask cluster through
 prefect-dask's ``DaskTaskRunner``; inside, each stage fans its work out as Dask tasks at
 batch granularity (one per batch of clips, one per CV fold) through ``get_dask_client``.
+
+No ``from __future__ import annotations`` here: Prefect builds the flow's parameter
+model from the real annotation types, also when a served run loads this file afresh.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 
@@ -91,7 +93,21 @@ def submit_stage(settings: PipelineSettings, dataset: Dataset) -> SubmissionResu
     return result
 
 
-@flow(name="urbansound-pipeline", log_prints=True)
+def task_runner(scheduler: str | None = None, workers: int | None = None,
+                dashboard_address: str = DEFAULT_DASHBOARD) -> DaskTaskRunner:
+    """A DaskTaskRunner on an existing scheduler, or on a new loopback LocalCluster.
+
+    Without arguments it follows ``$DASK_SCHEDULER_ADDRESS``: that is how a served
+    deployment's runs, which import this module afresh, find the cluster.
+    """
+    address = scheduler_address(scheduler)
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs=local_cluster_kwargs(workers, dashboard_address=dashboard_address))
+
+
+@flow(name="urbansound-pipeline", log_prints=True, task_runner=task_runner())
 def pipeline(settings: PipelineSettings) -> PipelineSummary:
     """Validate, featurize, train and submit: the whole pipeline for one dataset."""
     dataset = validate_dataset(settings)
@@ -99,16 +115,6 @@ def pipeline(settings: PipelineSettings) -> PipelineSummary:
     training = train_stage.submit(settings, wait_for=[features]).result()
     submission = submit_stage.submit(settings, dataset, wait_for=[training]).result()
     return PipelineSummary(settings.dataset_name, features, training, submission)
-
-
-def task_runner(scheduler: str | None = None, workers: int | None = None,
-                dashboard_address: str = DEFAULT_DASHBOARD) -> DaskTaskRunner:
-    """A DaskTaskRunner on an existing scheduler, or on a new loopback LocalCluster."""
-    address = scheduler_address(scheduler)
-    if address:
-        return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
-                          cluster_kwargs=local_cluster_kwargs(workers, dashboard_address=dashboard_address))
 
 
 def run_pipeline(settings: PipelineSettings, *, scheduler: str | None = None, workers: int | None = None,
@@ -119,4 +125,22 @@ def run_pipeline(settings: PipelineSettings, *, scheduler: str | None = None, wo
         return pipeline.with_options(task_runner=runner)(settings)
 
 
-__all__ = ["pipeline", "run_pipeline", "task_runner", "PipelineSummary"]
+def serve_pipeline(settings: PipelineSettings, *, cron: str | None = None, interval: float | None = None,
+                   name: str = "scheduled") -> None:
+    """Serve :func:`pipeline` as a Prefect deployment on a schedule; blocks until stopped.
+
+    Needs a Prefect server (``PREFECT_API_URL``). Each scheduled run imports this module
+    in a fresh process, so the Dask cluster comes from ``$DASK_SCHEDULER_ADDRESS`` (or a
+    new LocalCluster), and the run's settings are the deployment's parameters.
+    """
+    pipeline.serve(
+        name=name,
+        cron=cron,
+        interval=interval,
+        parameters={"settings": settings.model_dump(mode="json")},
+        description=f"urbansound pipeline on {settings.data_dir}",
+        tags=["urbansound"],
+    )
+
+
+__all__ = ["pipeline", "run_pipeline", "serve_pipeline", "task_runner", "PipelineSummary"]

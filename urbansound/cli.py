@@ -176,6 +176,37 @@ def cmd_run(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(a: argparse.Namespace) -> int:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if (a.cron is None) == (a.interval is None):
+        raise UrbanSoundError("give exactly one schedule: --cron EXPR or --interval SECONDS")
+    if a.interval is not None and a.interval <= 0:
+        raise UrbanSoundError(f"--interval must be a positive number of seconds, got {a.interval:g}")
+    if a.cron is not None:
+        from prefect.client.schemas.schedules import CronSchedule  # Prefect's own check
+
+        try:
+            CronSchedule(cron=a.cron)
+        except ValidationError:
+            raise UrbanSoundError(f"--cron {a.cron!r} is not a valid cron expression (e.g. '0 3 * * *')") from None
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise UrbanSoundError("serve needs a Prefect server: start one with `prefect server start` and set "
+                              "PREFECT_API_URL=http://127.0.0.1:4200/api")
+    if a.scheduler:  # scheduled runs start in fresh processes: the environment reaches them
+        os.environ["DASK_SCHEDULER_ADDRESS"] = a.scheduler
+    from flows.pipeline import serve_pipeline
+
+    settings = PipelineSettings(data_dir=a.data.absolute(), workspace=a.workspace.absolute(), name=a.name,
+                                features=_feature_settings(a), train=_train_settings(a),
+                                allow_missing=a.allow_missing)
+    log.info("serving the pipeline on %s (%s) against %s; Ctrl-C stops", settings.data_dir,
+             f"cron {a.cron!r}" if a.cron else f"every {a.interval:g} s", PREFECT_API_URL.value())
+    serve_pipeline(settings, cron=a.cron, interval=a.interval, name=a.deployment)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="urbansound", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (including Dask's own messages)")
@@ -238,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(p)
     _add_cluster(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("serve", help="serve the pipeline as a Prefect deployment on a schedule (needs PREFECT_API_URL)")
+    p.add_argument("--data", type=Path, default=Path("data/raw/synthetic-av"), help="dataset folder (default: %(default)s)")
+    p.add_argument("--cron", help="cron schedule, e.g. '0 3 * * *' (03:00 every day)")
+    p.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS instead of a cron schedule")
+    p.add_argument("--deployment", default="scheduled", help="deployment name (default: %(default)s)")
+    _add_workspace(p)
+    _add_features(p)
+    _add_train(p)
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="existing Dask scheduler for the runs (default: $DASK_SCHEDULER_ADDRESS, else a LocalCluster per run)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
