@@ -6,8 +6,7 @@ from urbansound.evaluation import cross_validate, make_folds
 from urbansound.exceptions import ModelError
 
 
-def _table(n_recordings=40, slices=3, folds=True, recordings=True, seed=0):
-    rng = np.random.default_rng(seed)
+def _table(n_recordings=40, slices=3, folds=True, recordings=True):
     rows = []
     for r in range(n_recordings):
         label = ["siren", "dog_bark", "drilling", "gun_shot"][r % 4]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -15,9 +14,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from urbansound.nn import (
+from urbansound.models.nn import (
     ACTIVATIONS,
-    NN_MODELS,
     FeedForwardNetwork,
     GDLogisticRegression,
     RecurrentNetwork,
@@ -329,25 +327,3 @@ def test_diverging_training_is_reported():
     with pytest.raises(FloatingPointError, match="eta"), np.errstate(over="ignore", invalid="ignore"):
         FeedForwardNetwork(hidden="8", activation="linear", eta=1e6, momentum=0.99, epochs=200,
                            random_state=0).fit(X * 1e3, y)
-
-
-# --------------------------------------------------------------------------------------
-# Registry
-# --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name, min_accuracy", [("gd-logreg", 0.7), ("fnn", 0.7), ("rnn", 0.3)])
-def test_registry(name, min_accuracy):
-    # The rnn reads these unordered features as a sequence: it only has to beat chance (0.1) clearly.
-    assert set(NN_MODELS) == {"gd-logreg", "fnn", "rnn"}
-    X, y = make_classification(n_samples=300, n_features=16, n_informative=10, n_classes=10, class_sep=2.0,
-                               n_clusters_per_class=1, random_state=0)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    est = NN_MODELS[name](5)
-    assert est.random_state == 5
-    assert clone(est).get_params() == est.get_params()
-    est.fit(X_tr, y_tr)
-    proba = est.predict_proba(X_te)
-    assert proba.shape == (90, 10)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert est.score(X_te, y_te) > min_accuracy

@@ -12,7 +12,7 @@ written here, so every step of training can be read and tested:
 All three follow the scikit-learn estimator contract (``__init__`` stores its keyword
 arguments, ``fit`` validates them and returns ``self``, fitted attributes end in ``_``)
 and pass :func:`sklearn.utils.estimator_checks.parametrize_with_checks`.
-:data:`NN_MODELS` maps each model name to a factory taking a seed.
+:mod:`urbansound.models.registry` gives them by name with defaults for this data.
 
 Notes
 -----
@@ -57,7 +57,6 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +73,6 @@ Params = dict[str, np.ndarray]
 
 __all__ = [
     "ACTIVATIONS",
-    "NN_MODELS",
     "FeedForwardNetwork",
     "GDLogisticRegression",
     "RecurrentNetwork",
@@ -924,27 +922,3 @@ best_validation_loss_, n_features_in_
         grads = {k: grads[k] for k in params}
         _add_l2_grads(grads, params, lam)
         return loss + _l2(params, lam), grads
-
-
-# --------------------------------------------------------------------------------------
-# Registry
-# --------------------------------------------------------------------------------------
-
-# Defaults for ~100-400 standardised clip-level audio features and 10 classes.
-# The rnn factory reads each feature vector as a sequence of one feature per step. The
-# order of summary features carries no time, so it trails the other two there; it is
-# meant for frame matrices: RecurrentNetwork(n_features=<MFCC rows>). On such vectors the
-# last hidden state classified better than the mean (a GRU sees each value once, and
-# the mean dilutes what it remembers), and eta 0.05 trained faster than 0.01.
-NN_MODELS: dict[str, Callable[[int], BaseEstimator]] = {
-    "gd-logreg": lambda seed: GDLogisticRegression(
-        lam=1e-4, eta=0.01, solver="sgd", batch_size=64, momentum=0.9, epochs=200,
-        early_stopping=True, validation_fraction=0.1, patience=10, random_state=seed),
-    "fnn": lambda seed: FeedForwardNetwork(
-        hidden="64", activation="relu", lam=1e-4, eta=0.02, solver="sgd", batch_size=64, momentum=0.9,
-        epochs=200, early_stopping=True, validation_fraction=0.1, patience=10, random_state=seed),
-    "rnn": lambda seed: RecurrentNetwork(
-        cell="gru", hidden=32, pooling="last", clip=5.0, lam=1e-4, eta=0.05, solver="sgd", batch_size=64,
-        momentum=0.9, epochs=50, early_stopping=True, validation_fraction=0.1, patience=10,
-        random_state=seed),
-}
