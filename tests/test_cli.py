@@ -43,7 +43,7 @@ def test_featurize_train_submit_on_the_av_layout(av_dataset, client, tmp_path, c
 @pytest.mark.parametrize("argv, message", [
     (["featurize", "{tmp}"], "neither dataset layout"),
     (["train", "{tmp}"], "no feature table"),
-    (["train", "{features}", "--models", "nope"], "unknown model 'nope'"),
+    (["train", "{features}", "--models", "nope"], "unknown model(s) 'nope'"),
 ])
 def test_errors_are_one_clear_line_and_exit_1(tmp_path, capsys, argv, message, av_dataset, client):
     features = tmp_path / "features"

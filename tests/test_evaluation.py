@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from urbansound.evaluation import cross_validate, make_folds
+from urbansound.evaluation import Candidate, cross_validate, make_folds
 from urbansound.exceptions import ModelError
 
 
@@ -55,16 +55,36 @@ def test_label_permutation_drops_accuracy_to_chance(av_dataset, client, tmp_path
 
     featurize_dataset(read_dataset(av_dataset).clips, FeatureSettings(), tmp_path / "f", client)
     table = read_features(tmp_path / "f").query("split == 'train'").reset_index(drop=True)
-    cols = {"mfcc": list(iter_feature_columns(table, ("mfcc",)))}
+    inputs = {"mfcc": table[list(iter_feature_columns(table, ("mfcc",)))].to_numpy(np.float32)}
     folds = make_folds(table, "kfold", n_splits=5)
-    honest = cross_validate(table, cols, ("forest",), folds, client, dataset="t").best.mean
-    shuffled = table.assign(label=np.random.default_rng(0).permutation(table.label.to_numpy()))
-    chance = cross_validate(shuffled, cols, ("forest",), folds, client, dataset="t").best.mean
+    forest = [Candidate("forest", "mfcc")]
+    honest = cross_validate(inputs, table.label, forest, folds, client, dataset="t").best.mean
+    shuffled = np.random.default_rng(0).permutation(table.label.to_numpy())
+    chance = cross_validate(inputs, shuffled, forest, folds, client, dataset="t").best.mean
     assert honest > 0.5
     assert chance < 0.3
 
 
-def test_unknown_model_fails_before_any_work(client):
-    t = _table().assign(x=1.0)
+def test_unknown_model_or_input_fails_before_any_work(client):
+    t = _table()
+    X = {"mfcc": np.ones((len(t), 1), np.float32)}
     with pytest.raises(ModelError, match="unknown model 'boosted-magic'"):
-        cross_validate(t, {"mfcc": ["x"]}, ("boosted-magic",), make_folds(t), client, dataset="t")
+        cross_validate(X, t.label, [Candidate("boosted-magic", "mfcc")], make_folds(t), client, dataset="t")
+    with pytest.raises(ModelError, match="no input 'fft'"):
+        cross_validate(X, t.label, [Candidate("forest", "fft")], make_folds(t), client, dataset="t")
+
+
+def test_leaky_split_is_reported_beside_the_honest_one(client):
+    """Recordings carry a fingerprint, not the class: only a split that leaks them scores."""
+    rng = np.random.default_rng(0)
+    t = _table(n_recordings=60, slices=4)
+    fingerprint = rng.normal(size=(60, 8))[t.recording.astype(int)]
+    X = {"mfcc": (fingerprint + 0.05 * rng.normal(size=fingerprint.shape)).astype(np.float32)}
+    labels = rng.choice(["siren", "dog_bark"], 60)[t.recording.astype(int)]
+    report = cross_validate(X, labels, [Candidate("knn", "mfcc")], make_folds(t, "grouped"), client,
+                            dataset="t", leak_folds=make_folds(t, "kfold"))
+    entry = report.best
+    assert entry.mean < 0.7 and entry.leaky_mean > 0.9
+    assert "random split" in report.markdown() and "leak gap" in report.markdown()
+    details = report.to_json()["best_details"]
+    assert details["classes"] == ["dog_bark", "siren"] and np.sum(details["confusion"]) == len(t)

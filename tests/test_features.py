@@ -1,3 +1,6 @@
+"""Feature sets: signals with known answers, librosa as the reference, finite fallbacks."""
+
+import librosa
 import numpy as np
 import pytest
 
@@ -8,20 +11,180 @@ S = FeatureSettings()
 SR = S.sample_rate
 
 
-def _sine(f: float, seconds: float = 1.0) -> np.ndarray:
-    t = np.arange(int(SR * seconds)) / SR
-    return (0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32)
+def _sine(f: float, *, amplitude: float = 0.5, seconds: float = 1.0, sr: int = SR) -> np.ndarray:
+    t = np.arange(int(sr * seconds)) / sr
+    return (amplitude * np.sin(2 * np.pi * f * t)).astype(np.float32)
 
 
-def test_feature_names_match_what_compute_returns():
-    values = features.compute(_sine(440), sr=SR, settings=S)
-    assert list(values) == features.feature_names(S)
-    assert len(values) == 2 * S.n_mfcc
+def _square(period: int, *, seconds: float = 1.0) -> np.ndarray:
+    n = np.arange(int(SR * seconds))
+    return np.where(n % period < period / 2, 0.5, -0.5).astype(np.float32)
 
 
-def test_silence_has_no_nan():
-    values = features.compute(np.zeros(SR, dtype=np.float32), sr=SR, settings=S)
+def _pulses(rate: float, kind: str, rng: np.random.Generator, *, seconds: float = 4.0) -> np.ndarray:
+    """Bursts at ``rate`` Hz: 5 ms of noise, single clicks, or a 1 kHz tone gated 50/50."""
+    n = int(SR * seconds)
+    if kind == "gated-tone":
+        t = np.arange(n) / SR
+        gate = (t * rate) % 1.0 < 0.5
+        return (0.5 * gate * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    y = np.zeros(n, dtype=np.float32)
+    width = int(0.005 * SR) if kind == "noise" else 1
+    for start in (np.arange(0, seconds, 1 / rate) * SR).astype(int):
+        burst = y[start : start + width]
+        burst[:] = 0.5 * rng.standard_normal(len(burst)) if kind == "noise" else 0.9
+    return y
+
+
+def _values(d: dict[str, float], prefix: str) -> np.ndarray:
+    return np.array([v for k, v in d.items() if k.startswith(prefix)])
+
+
+# ------------------------------------------------------------------ the table's columns
+@pytest.mark.parametrize("n_mfcc", [13, 40])
+@pytest.mark.parametrize("n_bands", [16, 64, 128])
+def test_names_equal_keys_all_finite_and_count_as_documented(n_mfcc, n_bands, rng):
+    settings = FeatureSettings(n_mfcc=n_mfcc, n_bands=n_bands)
+    y = (0.1 * rng.standard_normal(2 * SR)).astype(np.float32)
+    values = features.compute(y, sr=SR, settings=settings)
+    names = features.feature_names(settings)
+    assert list(values) == names
+    assert len(set(names)) == len(names) == 14 + (n_bands + 13) + 8 * n_mfcc
+    assert all(type(v) is float for v in values.values())
     assert np.isfinite(list(values.values())).all()
+    assert {name.split("_")[0] for name in names} == set(features.FEATURE_SETS)
+    assert len([k for k in names if k.startswith("fft_band_")]) == n_bands
+    assert len([k for k in names if k.startswith("mfcc_mean_")]) == n_mfcc
+    bands = [k for k in names if k.startswith("fft_band_")]
+    assert bands == sorted(bands)
+
+
+def test_default_table_has_411_columns():
+    assert len(features.feature_names(S)) == 411
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [({"n_mfcc": 13}, {"n_mfcc": 20}), ({"n_bands": 32}, {"n_bands": 64}), ({}, {"n_mfcc": 13, "n_bands": 32})],
+)
+def test_settings_change_the_columns(a, b):
+    names_a = features.feature_names(FeatureSettings(**a))
+    names_b = features.feature_names(FeatureSettings(**b))
+    assert names_a != names_b
+    assert names_a[:14] == names_b[:14] == list(features.TIME_NAMES)  # the time set never changes
+
+
+def test_defaults_match_the_columns_featurize_has_always_written():
+    names = features.feature_names(S)
+    assert names[names.index("mfcc_mean_00") : names.index("mfcc_mean_00") + 2] == ["mfcc_mean_00", "mfcc_mean_01"]
+    assert "mfcc_std_39" in names and "fft_band_63" in names and "fft_band_64" not in names
+
+
+# ------------------------------------------------------------------ known answers: tones
+@pytest.mark.parametrize("f", [440.0, 3000.0])
+@pytest.mark.parametrize("amplitude", [0.1, 0.8])
+@pytest.mark.parametrize("sr", [22050, 8000])
+def test_sine_centroid_dominant_band_rms_and_crest(f, amplitude, sr):
+    y = _sine(f, amplitude=amplitude, sr=sr, seconds=4.0)
+    v = features.compute(y, sr=sr, settings=S)
+    # not exact: the first and last frames see the tone switch on and off (broadband)
+    assert v["fft_centroid_mean"] == pytest.approx(f, rel=0.03)
+    assert v["fft_dominant"] == pytest.approx(f, abs=2.0)
+    edges = features.band_edges(sr=sr, n_bands=S.n_bands)
+    containing = int(np.searchsorted(edges, f)) - 1
+    assert int(np.argmax(_values(v, "fft_band_"))) == containing
+    assert v["time_rms_mean"] == pytest.approx(amplitude / np.sqrt(2), rel=1e-3)
+    assert v["time_rms_max"] == pytest.approx(amplitude / np.sqrt(2), rel=5e-3)  # partial periods per frame
+    assert v["time_peak"] == pytest.approx(amplitude, rel=1e-3)
+    assert v["time_crest"] == pytest.approx(np.sqrt(2), rel=1e-3)
+    assert v["fft_flatness_mean"] < 1e-3
+    assert v["time_silent_share"] == 0.0
+    assert v["time_mod_rate"] == v["time_mod_strength"] == 0.0  # a steady tone is not modulated
+    assert v["time_centroid"] == pytest.approx(2.0, abs=0.01)  # middle of the clip
+
+
+def test_band_levels_are_dB_re_full_scale():
+    quiet, loud = (features.compute(_sine(1000, amplitude=a), sr=SR, settings=S) for a in (0.1, 0.2))
+    diff = _values(loud, "fft_band_") - _values(quiet, "fft_band_")
+    above_floor = _values(quiet, "fft_band_") > -100
+    assert above_floor.sum() > 10
+    np.testing.assert_allclose(diff[above_floor], 20 * np.log10(2), atol=0.01)
+
+    # a band narrower than a bin, on a tone centred on a bin, reads the tone's amplitude
+    f = 5 * SR / S.n_fft  # ~54 Hz, where bands are ~5 Hz wide and bins 10.8 Hz apart
+    low = features.compute(_sine(f, amplitude=0.1), sr=SR, settings=S)
+    assert _values(low, "fft_band_").max() == pytest.approx(20 * np.log10(0.1), abs=1.5)
+
+
+def test_white_noise_is_flat_and_a_tone_is_not(rng):
+    noise = features.compute((0.1 * rng.standard_normal(SR)).astype(np.float32), sr=SR, settings=S)
+    tone = features.compute(_sine(1000), sr=SR, settings=S)
+    assert noise["fft_flatness_mean"] > 0.5
+    assert tone["fft_flatness_mean"] < 1e-3
+    assert noise["fft_centroid_mean"] == pytest.approx(SR / 4, rel=0.05)
+    assert noise["fft_rolloff_mean"] == pytest.approx(0.85 * SR / 2, rel=0.05)
+    assert noise["fft_contrast_mean"] < tone["fft_contrast_mean"]
+    assert noise["fft_flux_mean"] > 10 * tone["fft_flux_mean"]
+
+
+@pytest.mark.parametrize("period", [4, 10, 50])
+def test_square_wave_zero_crossing_rate_is_two_over_period(period):
+    v = features.compute(_square(period), sr=SR, settings=S)
+    assert v["time_zcr_mean"] == pytest.approx(2 / period, rel=0.02)
+    assert v["time_zcr_std"] < 0.01 * v["time_zcr_mean"] + 1e-3
+    assert v["time_crest"] == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("rate", [12.0, 17.0])
+@pytest.mark.parametrize("kind", ["noise", "clicks", "gated-tone"])
+def test_pulse_train_envelope_periodicity_is_its_rate(rate, kind, rng):
+    v = features.compute(_pulses(rate, kind, rng), sr=SR, settings=S)
+    assert v["time_mod_rate"] == pytest.approx(rate, rel=0.03)
+    assert 0.8 < v["time_mod_strength"] <= 1.0
+
+
+def test_envelope_resolves_what_the_stft_hop_cannot(rng):
+    # at hop 512 (43 frames/s) 17 Hz lies between lags 2 and 3: 21.5 or 14.4 Hz
+    env, rate = features.envelope(_pulses(17.0, "noise", rng), sr=SR)
+    assert rate > 4 * 40.0 and len(env) == 1 + (4 * SR - 4 * round(SR * 0.005)) // round(SR * 0.005)
+
+
+def test_noise_has_no_strong_periodicity(rng):
+    v = features.compute((0.1 * rng.standard_normal(4 * SR)).astype(np.float32), sr=SR, settings=S)
+    assert v["time_mod_strength"] < 0.5
+
+
+def test_a_burst_in_silence_sets_centroid_silent_share_and_envelope_shape(rng):
+    y = np.zeros(4 * SR, dtype=np.float32)
+    y[3 * SR : 3 * SR + SR // 10] = 0.5 * rng.standard_normal(SR // 10)
+    v = features.compute(y, sr=SR, settings=S)
+    assert v["time_centroid"] == pytest.approx(3.05, abs=0.01)
+    assert v["time_silent_share"] == pytest.approx(1 - 8 / 169, abs=0.02)  # ~8 of 169 frames touch it
+    assert v["time_env_skew"] > 2 and v["time_env_kurtosis"] > 5  # one rare loud event
+    assert v["time_rms_max"] > 10 * v["time_rms_mean"]
+
+
+# ------------------------------------------------------------- silence and short clips
+@pytest.mark.parametrize("n", [S.n_fft, SR, 4 * SR])
+def test_silence_gives_zero_rms_and_no_nan_anywhere(n):
+    y = np.zeros(n, dtype=np.float32)
+    v = features.compute(y, sr=SR, settings=S)
+    assert np.isfinite(list(v.values())).all()
+    assert v["time_rms_mean"] == v["time_rms_max"] == v["time_peak"] == v["time_crest"] == 0.0
+    assert v["time_silent_share"] == 1.0
+    assert v["fft_centroid_mean"] == v["fft_dominant"] == v["fft_flux_mean"] == 0.0
+    assert np.isfinite(features.mfcc_sequence(y, S)).all()
+
+
+@pytest.mark.parametrize("n", [1, 100, S.n_fft - 1])
+@pytest.mark.parametrize("kind", ["noise", "silence", "dc"])
+def test_short_clips_padded_by_prepare_are_finite(n, kind, rng):
+    y = {"noise": rng.standard_normal(n), "silence": np.zeros(n), "dc": np.full(n, 0.3)}[kind].astype(np.float32)
+    y, padded = features.prepare(y, S)
+    assert padded and len(y) == S.n_fft
+    v = features.compute(y, sr=SR, settings=S)
+    assert list(v) == features.feature_names(S)
+    assert np.isfinite(list(v.values())).all()
 
 
 def test_short_clip_is_padded_to_one_frame():
@@ -31,17 +194,118 @@ def test_short_clip_is_padded_to_one_frame():
     assert not padded
 
 
-def test_mfcc_separates_low_from_high_tones():
-    low = features.compute(_sine(200), sr=SR, settings=S)
-    high = features.compute(_sine(4000), sr=SR, settings=S)
-    low_again = features.compute(_sine(210), sr=SR, settings=S)
-    v = lambda d: np.array(list(d.values()))  # noqa: E731
-    assert np.linalg.norm(v(low) - v(low_again)) < np.linalg.norm(v(low) - v(high)) / 3
+def test_two_frame_clip_has_zero_deltas(rng):
+    # hop == n_fft: a one-frame clip has 1 + n // hop = 2 STFT frames, too few for any delta
+    settings = FeatureSettings(n_fft=512, hop_length=512)
+    v = features.compute(rng.standard_normal(512).astype(np.float32), sr=SR, settings=settings)
+    assert np.isfinite(list(v.values())).all()
+    assert not _values(v, "mfcc_delta").any()
 
 
-@pytest.mark.parametrize("n_mfcc", [13, 20])
-def test_settings_shape_the_output(n_mfcc):
-    s = FeatureSettings(n_mfcc=n_mfcc)
-    M = features.mfcc_frames(features.spectrogram(_sine(440), s), sr=SR, settings=s)
-    assert M.shape[0] == n_mfcc and M.dtype == np.float32
-    assert M.shape[1] == 1 + SR // s.hop_length
+# -------------------------------------------------------------- librosa as the reference
+def test_spectrogram_and_mfcc_frames_equal_librosa(rng):
+    y = (0.1 * rng.standard_normal(SR)).astype(np.float32)
+    Sx = features.spectrogram(y, S)
+    ref = np.abs(librosa.stft(y, n_fft=S.n_fft, hop_length=S.hop_length))
+    assert Sx.shape == ref.shape == (1 + S.n_fft // 2, 1 + len(y) // S.hop_length)
+    np.testing.assert_allclose(Sx, ref, atol=1e-4)
+    M = features.mfcc_frames(Sx, sr=SR, settings=S)
+    ref_M = librosa.feature.mfcc(y=y, sr=SR, n_fft=S.n_fft, hop_length=S.hop_length, n_mels=S.n_mels,
+                                 n_mfcc=S.n_mfcc)
+    assert M.dtype == np.float32
+    np.testing.assert_allclose(M, ref_M, atol=1e-3)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("width", [3, 5, 9])
+def test_delta_equals_librosa(order, width, rng):
+    M = rng.standard_normal((13, 20)).astype(np.float32)
+    np.testing.assert_allclose(features.delta(M, order=order, width=width),
+                               librosa.feature.delta(M, order=order, width=width), atol=1e-5)
+
+
+def test_delta_rejects_widths_librosa_rejects():
+    with pytest.raises(ValueError, match="width"):
+        features.delta(np.zeros((2, 5)), width=7)
+
+
+def test_short_clip_deltas_use_the_widest_window_that_fits(rng):
+    y = rng.standard_normal(S.n_fft).astype(np.float32)  # 5 frames: width 5, not 9
+    M = features.mfcc_frames(features.spectrogram(y, S), sr=SR, settings=S)
+    assert M.shape[1] == 5
+    v = features.mfcc_features(M)
+    np.testing.assert_allclose(_values(v, "mfcc_delta_std_"), librosa.feature.delta(M, width=5).std(axis=1),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_spectral_and_frame_statistics_equal_librosa(rng):
+    y = (0.1 * rng.standard_normal(2 * SR)).astype(np.float32)
+    v = features.compute(y, sr=SR, settings=S)
+    Sx = np.abs(librosa.stft(y, n_fft=S.n_fft, hop_length=S.hop_length))
+    kw = {"sr": SR, "n_fft": S.n_fft}
+    assert v["fft_centroid_mean"] == pytest.approx(librosa.feature.spectral_centroid(S=Sx, **kw).mean(), rel=1e-4)
+    assert v["fft_bandwidth_mean"] == pytest.approx(librosa.feature.spectral_bandwidth(S=Sx, **kw).mean(), rel=1e-4)
+    assert v["fft_rolloff_mean"] == pytest.approx(librosa.feature.spectral_rolloff(S=Sx, **kw).mean(), rel=1e-3)
+    assert v["fft_flatness_mean"] == pytest.approx(librosa.feature.spectral_flatness(S=Sx).mean(), rel=1e-4)
+    frames = {"frame_length": S.n_fft, "hop_length": S.hop_length, "center": False}
+    assert v["time_rms_mean"] == pytest.approx(librosa.feature.rms(y=y, **frames).mean(), rel=1e-5)
+    assert v["time_zcr_mean"] == pytest.approx(librosa.feature.zero_crossing_rate(y, **frames).mean(), rel=1e-5)
+
+
+def test_rolloff_blocks_equal_the_full_cumulative_sum(rng):
+    Sx = np.abs(rng.standard_normal((1025, 40))).astype(np.float32) ** 3
+    Sx[:, 3] = 0  # a silent frame
+    Sx[:700, 5] = 0  # all energy at the top
+    full = np.argmax(np.cumsum(Sx, axis=0) >= 0.85 * Sx.sum(axis=0), axis=0)
+    np.testing.assert_array_equal(features._rolloff_bins(Sx), full)
+
+
+# ------------------------------------------------------------------------ sequences
+@pytest.mark.parametrize("seconds", [0.5, 4.0, 6.0])
+@pytest.mark.parametrize("sequence_frames", [50, 173])
+def test_mfcc_sequence_has_fixed_shape_and_zero_padding(seconds, sequence_frames, rng):
+    settings = FeatureSettings(sequence_frames=sequence_frames, n_mfcc=20)
+    y = (0.1 * rng.standard_normal(int(SR * seconds))).astype(np.float32)
+    M = features.mfcc_frames(features.spectrogram(y, settings), sr=SR, settings=settings)
+    for seq in (features.mfcc_sequence(y, settings, sr=SR), features.mfcc_sequence(M, settings)):
+        assert seq.shape == (20, sequence_frames) and seq.dtype == np.float32
+        keep = min(M.shape[1], sequence_frames)
+        np.testing.assert_array_equal(seq[:, :keep], M[:, :keep])
+        assert not seq[:, keep:].any()
+
+
+def test_mfcc_sequence_of_a_default_four_second_clip_fills_every_frame(rng):
+    y = (0.1 * rng.standard_normal(4 * SR)).astype(np.float32)
+    seq = features.mfcc_sequence(y, S)
+    assert seq.shape == (S.n_mfcc, S.sequence_frames) and (seq[0] != 0).all()
+
+
+def test_extract_gives_compute_and_the_frames_of_the_same_stft(rng):
+    y = (0.1 * rng.standard_normal(4 * SR)).astype(np.float32)
+    values, M = features.extract(y, sr=SR, settings=S)
+    assert values == features.compute(y, sr=SR, settings=S)
+    np.testing.assert_array_equal(M, features.mfcc_frames(features.spectrogram(y, S), sr=SR, settings=S))
+    np.testing.assert_allclose(_values(values, "mfcc_mean_"), M.mean(axis=1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(features.mfcc_sequence(M, S), features.mfcc_sequence(y, S))
+
+
+def test_mfcc_sequence_rejects_other_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        features.mfcc_sequence(np.zeros((2, 3, 4)), S)
+
+
+# ----------------------------------------------------------------------------- purity
+def test_compute_is_pure_and_deterministic(rng):
+    y = (0.1 * rng.standard_normal(SR)).astype(np.float32)
+    before = y.copy()
+    first = features.compute(y, sr=SR, settings=S)
+    assert first == features.compute(y, sr=SR, settings=S)
+    np.testing.assert_array_equal(y, before)
+
+
+def test_features_separate_low_from_high_tones():
+    low, high, low_again = (features.compute(_sine(f), sr=SR, settings=S) for f in (200, 4000, 210))
+    for prefix in ("fft", "mfcc"):  # the time set sees steady sines of any pitch alike, but for the zcr
+        a, b, c = (_values(d, prefix) for d in (low, low_again, high))
+        assert np.linalg.norm(a - b) < np.linalg.norm(a - c) / 3
+    assert high["time_zcr_mean"] > 10 * low["time_zcr_mean"]

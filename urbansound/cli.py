@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from urbansound.exceptions import UrbanSoundError
+from urbansound.models.registry import MODEL_NAMES
 from urbansound.settings import FeatureSettings, PipelineSettings, TrainSettings, Workspace
 
 log = logging.getLogger("urbansound")
@@ -53,13 +54,18 @@ def _add_features(p: argparse.ArgumentParser) -> None:
 def _add_train(p: argparse.ArgumentParser) -> None:
     d = TrainSettings()
     g = p.add_argument_group("training")
-    g.add_argument("--models", type=_csv, default=d.models, help=f"comma-separated model names (default: {','.join(d.models)})")
+    g.add_argument("--models", type=_csv, default=d.models,
+                   help=f"comma-separated model names, or all (default: {','.join(d.models)}); "
+                        f"choose from {', '.join(MODEL_NAMES)}")
     g.add_argument("--feature-sets", type=_csv, default=d.feature_sets,
-                   help=f"comma-separated feature sets (default: {','.join(d.feature_sets)})")
+                   help=f"comma-separated feature sets: time, fft, mfcc, '+'-joined combinations (time+mfcc) "
+                        f"or all (default: {','.join(d.feature_sets)})")
     g.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default=d.cv,
                    help="CV protocol (default: %(default)s: official folds, else grouped by recording, else k-fold)")
     g.add_argument("--n-splits", type=int, default=d.n_splits, help="folds for grouped/kfold (default: %(default)s)")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
+    g.add_argument("--show-leak", action="store_true",
+                   help="also score a random split of the same clips beside the honest protocol")
 
 
 def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
@@ -68,7 +74,8 @@ def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
 
 
 def _train_settings(a: argparse.Namespace) -> TrainSettings:
-    return TrainSettings(models=a.models, feature_sets=a.feature_sets, cv=a.cv, n_splits=a.n_splits, seed=a.seed)
+    return TrainSettings(models=a.models, feature_sets=a.feature_sets, cv=a.cv, n_splits=a.n_splits, seed=a.seed,
+                         show_leak=a.show_leak)
 
 
 def _progress(done: int, total: int, failed: int, rate: float) -> None:
@@ -149,6 +156,21 @@ def cmd_train(a: argparse.Namespace) -> int:
                        models_dir=ws.models, client=client)
     print(result.report.markdown())
     print(result.describe())
+    return 0
+
+
+def cmd_study(a: argparse.Namespace) -> int:
+    from urbansound.cluster import dask_client
+    from urbansound.training import study_activations
+
+    name = a.name or Path(a.features_dir).resolve().name
+    ws = Workspace(a.workspace, name)
+    settings = TrainSettings(cv=a.cv, n_splits=a.n_splits, seed=a.seed)
+    with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
+        result = study_activations(a.features_dir, settings, feature_set=a.feature_set, dataset=name,
+                                   reports_dir=ws.reports, client=client, epochs=a.epochs)
+    print(result.markdown())
+    print(f"\nwritten to {result.path} (and .md)")
     return 0
 
 
@@ -252,6 +274,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(p)
     _add_cluster(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("study", help="the seed's study: fnn accuracy by hidden layers x activation")
+    p.add_argument("which", choices=("activations",), help="which study (activations: hidden 10, 10+10, 10+10+10 "
+                                                           "x sigmoid, tanh, relu, leaky_relu, elu)")
+    p.add_argument("features_dir", type=Path, help="feature table folder written by featurize")
+    p.add_argument("--feature-set", default="mfcc", help="input features (default: %(default)s)")
+    p.add_argument("--epochs", type=int, help="training epochs per fit (default: the fnn's own, with early stopping)")
+    p.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default="auto", help="CV protocol")
+    p.add_argument("--n-splits", type=int, default=5, help="folds for grouped/kfold (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    _add_workspace(p)
+    _add_cluster(p)
+    p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("submit", help="predict the test clips and write the submission CSV")
     p.add_argument("data_dir", type=Path, help="dataset folder (AV layout, with test.csv)")

@@ -16,14 +16,19 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score
-from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+from sklearn.model_selection import (
+    LeaveOneGroupOut,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+)
 
 from urbansound.exceptions import ModelError
 from urbansound.models import make_model
@@ -89,30 +94,53 @@ def _feasible_splits(available: int, wanted: int) -> int:
     return min(wanted, available)
 
 
-def _fit_score(model: str, seed: int, X: np.ndarray, y: np.ndarray, split: Split) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Candidate:
+    """One thing to cross-validate: a model by name, its input, parameter overrides.
+
+    ``feature_set`` names a column set (``time``, ``fft``, ``mfcc`` or a ``+``-joined
+    combination) or ``mfcc-seq`` (the MFCC frame sequences, for sequence models).
+    """
+
+    model: str
+    feature_set: str
+    params: tuple[tuple[str, Any], ...] = ()
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.model
+
+
+def _fit_score(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np.ndarray,
+               split: Split) -> dict[str, Any]:
     train, test = split
     start = time.perf_counter()
-    est = make_model(model, seed=seed).fit(X[train], y[train])
+    est = make_model(c.model, seed=seed, n_mfcc=n_mfcc, **dict(c.params)).fit(X[train], y[train])
     pred = est.predict(X[test])
-    return {"accuracy": float(accuracy_score(y[test], pred)), "seconds": time.perf_counter() - start,
-            "test_index": test.tolist(), "pred": pred.tolist()}
+    return {"accuracy": float(accuracy_score(y[test], pred)),
+            "train_accuracy": float(accuracy_score(y[train], est.predict(X[train]))),
+            "seconds": time.perf_counter() - start, "test_index": test.tolist(), "pred": pred.tolist()}
 
 
 @dataclass
 class CVEntry:
-    """Cross-validation of one (model, feature set)."""
+    """Cross-validation of one candidate."""
 
     model: str
     feature_set: str
     fold_accuracy: list[float]
     mean: float
     std: float
+    train_mean: float
     seconds: float
+    leaky_mean: float | None = None  # the same candidate under a random split of clips
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class CVReport:
-    """Every (model, feature set) evaluated under one protocol, and the best."""
+    """Every candidate evaluated under one protocol, and the best."""
 
     dataset: str
     protocol: str
@@ -120,86 +148,139 @@ class CVReport:
     optimistic: bool
     n_clips: int
     entries: list[CVEntry] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list, repr=False)
     predictions: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def best(self) -> CVEntry:
         return max(self.entries, key=lambda e: (e.mean, -e.std))
 
+    def best_details(self) -> dict[str, Any]:
+        """Per-class precision/recall/F1 and the confusion matrix of the best entry."""
+        b = self.best
+        pred = self.predictions[f"{b.model}/{b.feature_set}"]
+        classes = sorted(set(self.labels))
+        report = classification_report(self.labels, pred, labels=classes, output_dict=True, zero_division=0)
+        return {"classes": classes,
+                "per_class": {c: {k: report[c][k] for k in ("precision", "recall", "f1-score", "support")}
+                              for c in classes},
+                "confusion": confusion_matrix(self.labels, pred, labels=classes).tolist()}
+
     def to_json(self) -> dict[str, Any]:
         best = self.best
         return {"dataset": self.dataset, "protocol": self.protocol, "note": self.note,
                 "optimistic": self.optimistic, "n_clips": self.n_clips,
                 "entries": [asdict(e) for e in self.entries],
-                "best": {"model": best.model, "feature_set": best.feature_set, "mean": best.mean, "std": best.std}}
+                "best": {"model": best.model, "feature_set": best.feature_set, "mean": best.mean, "std": best.std},
+                "best_details": self.best_details()}
 
     def markdown(self) -> str:
-        lines = [f"Cross-validation on {self.dataset}: {self.note}", "",
-                 "| model | features | mean | std | per fold |", "|---|---|---|---|---|"]
+        leak = any(e.leaky_mean is not None for e in self.entries)
+        lines = [f"Cross-validation on {self.dataset} ({self.n_clips} training clips): {self.note}", "",
+                 "| model | features | mean | std | train | " + ("random split | leak gap | " if leak else "")
+                 + "per fold |",
+                 "|---|---|---|---|---|" + ("---|---|" if leak else "") + "---|"]
         for e in sorted(self.entries, key=lambda e: -e.mean):
             folds = " ".join(f"{a:.3f}" for a in e.fold_accuracy)
-            lines.append(f"| {e.model} | {e.feature_set} | {e.mean:.3f} | {e.std:.3f} | {folds} |")
+            extra = ""
+            if leak:
+                extra = (f"{e.leaky_mean:.3f} | {e.leaky_mean - e.mean:+.3f} | " if e.leaky_mean is not None
+                         else "- | - | ")
+            lines.append(f"| {e.model} | {e.feature_set} | {e.mean:.3f} | {e.std:.3f} | {e.train_mean:.3f} | "
+                         f"{extra}{folds} |")
         best = self.best
         lines += ["", f"best: {best.model} on {best.feature_set} features, accuracy {best.mean:.3f} +- {best.std:.3f}"
                   + (" (optimistic protocol)" if self.optimistic else "")]
+        details = self.best_details()
+        lines += ["", "per class (best):", "", "| class | precision | recall | F1 | clips |", "|---|---|---|---|---|"]
+        for c, m in details["per_class"].items():
+            lines.append(f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1-score']:.3f} | {m['support']} |")
         return "\n".join(lines)
 
-    def write(self, out_dir: Path) -> Path:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in (("cv.json", json.dumps(self.to_json(), indent=2)), ("cv.md", self.markdown() + "\n")):
-            tmp = out_dir / f".{name}.tmp"
-            tmp.write_text(text)
-            os.replace(tmp, out_dir / name)
-        return out_dir / "cv.json"
+    def write(self, out_dir: Path, stem: str = "cv") -> Path:
+        return write_report(out_dir, stem, self.to_json(), self.markdown())
+
+
+def write_report(out_dir: Path, stem: str, data: dict[str, Any], markdown: str) -> Path:
+    """Write ``<stem>.json`` and ``<stem>.md`` atomically; returns the JSON path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in ((f"{stem}.json", json.dumps(data, indent=2)), (f"{stem}.md", markdown + "\n")):
+        tmp = out_dir / f".{name}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, out_dir / name)
+    return out_dir / f"{stem}.json"
+
+
+Progress = Callable[[str], None]
 
 
 def cross_validate(
-    table: pd.DataFrame,
-    feature_columns: dict[str, list[str]],
-    models: tuple[str, ...],
+    inputs: dict[str, np.ndarray],
+    y: np.ndarray,
+    candidates: list[Candidate],
     folds: Folds,
     client: Any,
     *,
     dataset: str,
     seed: int = 0,
+    n_mfcc: int | None = None,
+    leak_folds: Folds | None = None,
+    on_result: Progress | None = None,
 ) -> CVReport:
-    """Cross-validate every (model, feature set) on Dask, one task per fold.
+    """Cross-validate every candidate on Dask, one task per (candidate, fold).
 
-    Each feature set's matrix is shipped to every worker once (``scatter(broadcast=True)``),
-    not once per task.
+    Each input matrix is shipped to every worker once (``scatter(broadcast=True)``), not
+    once per task; tasks are submitted all at once so the cluster stays busy.
 
     Parameters
     ----------
-    table : pd.DataFrame
-        Training rows of the feature table.
-    feature_columns : dict
-        Feature set name -> its columns.
-    models : tuple of str
-        Model names (see :mod:`urbansound.models`).
+    inputs : dict
+        Feature set name -> matrix, shape (n_clips, n_columns), float32.
+    y : np.ndarray, shape (n_clips,)
+        Labels.
+    candidates : list of Candidate
     folds : Folds
+        The honest protocol's splits.
     client : distributed.Client
+    n_mfcc : int, optional
+        MFCC rows of the ``mfcc-seq`` input (sequence models).
+    leak_folds : Folds, optional
+        A random split of the same clips, run beside the honest one to show the leak.
+    on_result : callable, optional
+        Called with a line of text as each candidate finishes.
     """
-    for m in models:
-        make_model(m)  # unknown names fail here, before any work is shipped
-    y = table["label"].to_numpy().astype(str)
+    for c in candidates:  # unknown names, inputs or parameters fail here, before any work is shipped
+        make_model(c.model, n_mfcc=n_mfcc or 1, **dict(c.params))
+        if c.feature_set not in inputs:
+            raise ModelError(f"no input {c.feature_set!r} for model {c.model!r}; have {', '.join(inputs)}")
+    y = np.asarray(y).astype(str)
     y_future = client.scatter(y, broadcast=True)
-    jobs = []
-    for fset, cols in feature_columns.items():
-        X_future = client.scatter(table[cols].to_numpy(dtype=np.float32), broadcast=True)
-        for model in models:
-            futures = [client.submit(_fit_score, model, seed, X_future, y_future, s, pure=False) for s in folds.splits]
-            jobs.append((model, fset, futures))
-    report = CVReport(dataset=dataset, protocol=folds.protocol, note=folds.note,
-                      optimistic=folds.optimistic, n_clips=len(table))
-    for model, fset, futures in jobs:
+    used = {c.feature_set for c in candidates}
+    X_futures = {name: client.scatter(np.asarray(X, dtype=np.float32), broadcast=True)
+                 for name, X in inputs.items() if name in used}
+    plans = [(folds, False)] + ([(leak_folds, True)] if leak_folds else [])
+    jobs = [(c, leaky, [client.submit(_fit_score, c, seed, n_mfcc, X_futures[c.feature_set], y_future, s, pure=False)
+                        for s in f.splits])
+            for f, leaky in plans for c in candidates]
+    report = CVReport(dataset=dataset, protocol=folds.protocol, note=folds.note, optimistic=folds.optimistic,
+                      n_clips=len(y), labels=y.tolist())
+    entries: dict[Candidate, CVEntry] = {}
+    for c, leaky, futures in jobs:
         results = client.gather(futures)
         acc = [r["accuracy"] for r in results]
-        report.entries.append(CVEntry(model, fset, acc, float(np.mean(acc)), float(np.std(acc)),
-                                      float(sum(r["seconds"] for r in results))))
-        pred = np.empty(len(table), dtype=object)
+        if leaky:
+            entries[c].leaky_mean = float(np.mean(acc))
+            continue
+        entry = CVEntry(c.name, c.feature_set, acc, float(np.mean(acc)), float(np.std(acc)),
+                        float(np.mean([r["train_accuracy"] for r in results])),
+                        float(sum(r["seconds"] for r in results)), params=dict(c.params))
+        entries[c] = entry
+        report.entries.append(entry)
+        pred = np.empty(len(y), dtype=object)
         for r in results:
             pred[r["test_index"]] = r["pred"]
-        report.predictions[f"{model}/{fset}"] = pred.tolist()
-        log.info("cv %s on %s: %.3f +- %.3f", model, fset, np.mean(acc), np.std(acc))
+        report.predictions[f"{entry.model}/{entry.feature_set}"] = pred.tolist()
+        line = f"cv {c.name} on {c.feature_set}: {entry.mean:.3f} +- {entry.std:.3f} ({entry.seconds:.1f} s of fitting)"
+        (on_result or log.info)(line)
     return report

@@ -8,6 +8,10 @@ Layout of ``<out>/`` (one dataset, see DESIGN.md)::
                          then the feature columns (float32). ``pandas.read_parquet(out)``,
                          ``dask.dataframe.read_parquet(out)`` and ``pyarrow.dataset``
                          read the parts as one table.
+    _sequences/part-<key>.npz
+                         beside each part: ``clip_id`` (n,) and ``mfcc`` (n, n_mfcc,
+                         sequence_frames) float32, the MFCC frames cropped or zero-padded
+                         to a fixed length, for sequence models.
     _failures.csv        clip_id, path, error: clips that could not be decoded.
     _manifest.json       the feature settings, counts and the parts of the last run.
 
@@ -44,6 +48,7 @@ from urbansound.settings import FeatureSettings
 log = logging.getLogger(__name__)
 
 FAILURES_FILE = "_failures.csv"
+SEQUENCES_DIR = "_sequences"
 MANIFEST_FILE = "_manifest.json"
 _FAILURES_KEY = b"urbansound.failures"
 _META_COLUMNS = ("decoded_seconds", "padded")
@@ -145,13 +150,13 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
     key = _batch_key(records, blobs, settings)
     out = Path(out_dir)
     part = out / f"part-{key}.parquet"
-    if part.exists():
+    if part.exists():  # written last, after its sequences: a part on disk is complete
         meta = pq.read_schema(part).metadata or {}
         failures = json.loads(meta.get(_FAILURES_KEY, b"[]"))
         rows = pq.read_metadata(part).num_rows
         return BatchResult(str(part), rows, True, failures, time.perf_counter() - start)
 
-    rows, failures = [], []
+    rows, failures, sequences = [], [], []
     for rec, blob in zip(records, blobs):
         try:
             if blob is None:
@@ -159,7 +164,7 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
             y = decode(_named(blob, rec["path"]), sr=settings.sample_rate)
             decoded_seconds = len(y) / settings.sample_rate
             y, padded = features.prepare(y, settings)
-            values = features.compute(y, sr=settings.sample_rate, settings=settings)
+            values, frames = features.extract(y, sr=settings.sample_rate, settings=settings)
             bad = [k for k, v in values.items() if not np.isfinite(v)]
             if bad:
                 raise DecodeError(rec["path"], f"features not finite ({', '.join(bad[:3])})")
@@ -167,11 +172,15 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
             failures.append({"clip_id": rec["clip_id"], "path": rec["path"], "error": e.reason})
             continue
         rows.append({**rec, "decoded_seconds": decoded_seconds, "padded": padded, **values})
+        sequences.append(features.mfcc_sequence(frames, settings))
 
     table_schema = schema(settings)
     table_schema = table_schema.with_metadata({**table_schema.metadata, _FAILURES_KEY: json.dumps(failures).encode()})
     columns = {f.name: [r[f.name] for r in rows] for f in table_schema}
     table = pa.table(columns, schema=table_schema)
+    shape = (0, settings.n_mfcc, settings.sequence_frames)
+    _save_npz_atomic(_sequence_path(part), clip_id=np.array([r["clip_id"] for r in rows], dtype=str),
+                     mfcc=np.stack(sequences) if sequences else np.zeros(shape, np.float32))
     write_atomic(table, part)
     return BatchResult(str(part), len(rows), False, failures, time.perf_counter() - start)
 
@@ -180,6 +189,21 @@ def _named(blob: bytes, path: str) -> io.BytesIO:
     f = io.BytesIO(blob)
     f.name = path  # so a DecodeError names the file, not the buffer
     return f
+
+
+def _sequence_path(part: Path) -> Path:
+    return part.parent / SEQUENCES_DIR / part.name.replace(".parquet", ".npz")
+
+
+def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_atomic(table: pa.Table, path: Path) -> None:
@@ -247,6 +271,9 @@ def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Pat
     for stale in out_dir.glob("part-*.parquet"):
         if stale.name not in current:
             stale.unlink()
+            _sequence_path(stale).unlink(missing_ok=True)
+    for stray in [*out_dir.glob(".*.tmp"), *(out_dir / SEQUENCES_DIR).glob(".*.tmp")]:
+        stray.unlink(missing_ok=True)  # left by a killed run; never read
     failures = sorted((f for r in results for f in r.failures), key=lambda f: f["clip_id"])
     pd.DataFrame(failures, columns=["clip_id", "path", "error"]).to_csv(out_dir / FAILURES_FILE, index=False)
     summary = FeaturizeSummary(
@@ -278,6 +305,33 @@ def read_features(out_dir: Path) -> pd.DataFrame:
         raise FileNotFoundError(f"{out_dir}: no feature table here; run `urbansound featurize` first")
     df = pd.read_parquet(out_dir)
     return df.sort_values(["split", "clip_id"], kind="stable").reset_index(drop=True)
+
+
+def read_sequences(out_dir: Path, clip_ids: list[str]) -> np.ndarray:
+    """MFCC frame sequences of the given clips, in that order.
+
+    Returns
+    -------
+    np.ndarray, shape (len(clip_ids), n_mfcc * sequence_frames), float32
+        Each clip's (n_mfcc, sequence_frames) matrix flattened in C order (frame-major
+        rows: row k is coefficient k over time).
+    """
+    out_dir = Path(out_dir)
+    found: dict[str, np.ndarray] = {}
+    wanted = set(clip_ids)
+    for part in sorted(out_dir.glob("part-*.parquet")):
+        path = _sequence_path(part)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: sequences missing for {part.name}; re-run featurize")
+        with np.load(path) as z:
+            for cid, m in zip(z["clip_id"], z["mfcc"]):
+                if cid in wanted:
+                    found[str(cid)] = m.reshape(-1)
+    absent = [c for c in clip_ids if c not in found]
+    if absent:
+        raise FileNotFoundError(f"{out_dir}: no MFCC sequences for {len(absent)} clip(s), e.g. {absent[:3]}; "
+                                "re-run featurize")
+    return np.stack([found[c] for c in clip_ids]).astype(np.float32, copy=False)
 
 
 def read_settings(out_dir: Path) -> FeatureSettings:

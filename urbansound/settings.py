@@ -81,6 +81,7 @@ class TrainSettings(_Frozen):
     cv: Protocol = "auto"
     n_splits: int = Field(5, ge=2, le=20, description="folds for grouped and kfold")
     seed: int = 0
+    show_leak: bool = Field(False, description="also score a random split of the same clips, to show the leak")
 
 
 class PipelineSettings(_Frozen):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from urbansound.datasets import Dataset
@@ -36,8 +38,14 @@ class SubmissionResult:
 
 
 def predict(test_ids: list[str], features: pd.DataFrame, model: TrainedModel,
-            feature_settings: FeatureSettings) -> tuple[pd.DataFrame, list[str]]:
+            feature_settings: FeatureSettings,
+            sequences: Callable[[list[str]], np.ndarray] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Predict a class for every test ID, in the order given.
+
+    Parameters
+    ----------
+    sequences : callable, optional
+        Clip IDs -> their MFCC frame sequences; needed when the model reads sequences.
 
     Returns
     -------
@@ -50,7 +58,12 @@ def predict(test_ids: list[str], features: pd.DataFrame, model: TrainedModel,
     have = [i for i in test_ids if i in rows.index]
     pred = pd.Series(dtype=str)
     if have:
-        X = rows.loc[have, model.features].to_numpy(dtype="float32")
+        if model.reads_sequences:
+            if sequences is None:
+                raise SubmissionError(f"model {model.name!r} reads MFCC sequences; none were given")
+            X = sequences(have)
+        else:
+            X = rows.loc[have, model.features].to_numpy(dtype="float32")
         pred = pd.Series(model.estimator.predict(X), index=have)
     fallback = [i for i in test_ids if i not in rows.index]
     if fallback:
@@ -101,5 +114,6 @@ def submit(dataset: Dataset, features_dir: Path, model_path: Path, out: Path) ->
                               "a submission needs the AV layout's test.csv")
     model = TrainedModel.load(model_path)
     table = featurize.read_features(features_dir)
-    submission, fallback = predict(test_ids, table, model, featurize.read_settings(features_dir))
+    submission, fallback = predict(test_ids, table, model, featurize.read_settings(features_dir),
+                                   sequences=lambda ids: featurize.read_sequences(features_dir, ids))
     return SubmissionResult(write(submission, test_ids, out), len(submission), fallback)

@@ -1,4 +1,5 @@
-"""The train stage: cross-validate on the feature table, then refit the best and save it."""
+"""The train stage: cross-validate on the feature table, refit the best, save it; and the
+seed project's activation study."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ import numpy as np
 import pandas as pd
 
 from urbansound import featurize
-from urbansound.evaluation import CVReport, cross_validate, make_folds
+from urbansound.evaluation import Candidate, CVReport, cross_validate, make_folds, write_report
 from urbansound.exceptions import ModelError
-from urbansound.models import TrainedModel, make_model
+from urbansound.features import FEATURE_SETS
+from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_model
+from urbansound.models.saved import SEQUENCE_INPUT
 from urbansound.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.pkl"
+STUDY_HIDDEN = ("10", "10+10", "10+10+10")
+STUDY_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
 
 
 @dataclass
@@ -36,38 +41,144 @@ class TrainResult:
                 f"model saved to {self.model_path}; {self.seconds:.1f} s")
 
 
-def _fit(model: str, seed: int, X: np.ndarray, y: np.ndarray) -> Any:
-    return make_model(model, seed=seed).fit(X, y)
+def expand_models(models: tuple[str, ...]) -> tuple[str, ...]:
+    """Model names with ``all`` expanded, checked."""
+    names = MODEL_NAMES if "all" in models else models
+    unknown = [m for m in names if m not in MODEL_NAMES]
+    if unknown:
+        raise ModelError(f"unknown model(s) {', '.join(map(repr, unknown))}; choose from {', '.join(MODEL_NAMES)} or all")
+    return tuple(dict.fromkeys(names))
+
+
+def feature_columns(table: pd.DataFrame, feature_set: str) -> list[str]:
+    """Columns of a feature set (``time``, ``fft``, ``mfcc``, ``all`` or ``+``-joined)."""
+    parts = FEATURE_SETS if feature_set == "all" else tuple(feature_set.split("+"))
+    unknown = [p for p in parts if p not in FEATURE_SETS]
+    if unknown:
+        raise ModelError(f"unknown feature set(s) {', '.join(unknown)}; use {', '.join(FEATURE_SETS)}, "
+                         "a '+'-joined combination, or all")
+    cols = list(featurize.iter_feature_columns(table, parts))
+    if not cols:
+        raise ModelError(f"the feature table has no {feature_set} columns; re-run featurize")
+    return cols
+
+
+@dataclass
+class TrainingData:
+    """The training clips' inputs: feature set name -> matrix, and labels."""
+
+    table: pd.DataFrame
+    inputs: dict[str, np.ndarray]
+    columns: dict[str, list[str]]
+    y: np.ndarray
+    n_mfcc: int
+
+
+def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, sequences: bool) -> TrainingData:
+    table = featurize.read_features(features_dir)
+    settings = featurize.read_settings(features_dir)
+    train = table[table["split"] == "train"].reset_index(drop=True)
+    if train.empty:
+        raise ModelError(f"{features_dir}: no training clips in the feature table")
+    if train["label"].isna().any():
+        raise ModelError(f"{features_dir}: training rows without a label; re-run featurize")
+    if train["label"].nunique() < 2:
+        raise ModelError(f"{features_dir}: training clips of fewer than two classes; nothing to learn")
+    columns = {fs: feature_columns(train, fs) for fs in feature_sets}
+    inputs = {fs: train[cols].to_numpy(dtype=np.float32) for fs, cols in columns.items()}
+    if sequences:
+        inputs[SEQUENCE_INPUT] = featurize.read_sequences(features_dir, train["clip_id"].tolist())
+    return TrainingData(train, inputs, columns, train["label"].to_numpy().astype(str), settings.n_mfcc)
+
+
+def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...]) -> list[Candidate]:
+    """Every (model, feature set) pair; sequence models get the MFCC frame sequences."""
+    out = []
+    for m in models:
+        if m in SEQUENCE_MODELS:
+            out.append(Candidate(m, SEQUENCE_INPUT))
+        else:
+            out += [Candidate(m, fs) for fs in feature_sets]
+    return out
+
+
+def _fit(model: str, seed: int, n_mfcc: int, X: np.ndarray, y: np.ndarray) -> Any:
+    return make_model(model, seed=seed, n_mfcc=n_mfcc).fit(X, y)
 
 
 def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_dir: Path,
           models_dir: Path, client: Any) -> TrainResult:
-    """Cross-validate ``settings.models`` on every feature set, refit the best on all
-    training clips, save it to ``models_dir/model.pkl`` and the CV report to ``reports_dir``.
+    """Cross-validate ``settings.models`` on ``settings.feature_sets``, refit the best (by
+    honest CV mean) on all training clips, save it to ``models_dir/model.pkl`` and the CV
+    report (``cv.json``, ``cv.md``) to ``reports_dir``.
+
+    With ``settings.show_leak``, every candidate is also scored on a random split of the
+    same clips, to show how much a split that ignores recordings and folds flatters it.
     """
     start = time.perf_counter()
-    table = featurize.read_features(features_dir)
-    feature_settings = featurize.read_settings(features_dir)
-    train_rows = table[table["split"] == "train"].reset_index(drop=True)
-    if train_rows["label"].isna().any():
-        raise ModelError(f"{features_dir}: training rows without a label; re-run featurize")
-    if train_rows["label"].nunique() < 2:
-        raise ModelError(f"{features_dir}: training clips of fewer than two classes; nothing to learn")
-    columns = {fset: list(featurize.iter_feature_columns(table, (fset,))) for fset in settings.feature_sets}
-    empty = [f for f, c in columns.items() if not c]
-    if empty:
-        raise ModelError(f"{features_dir}: no columns of feature set(s) {', '.join(empty)} in the table")
-    folds = make_folds(train_rows, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
-    report = cross_validate(train_rows, columns, settings.models, folds, client, dataset=dataset, seed=settings.seed)
+    models = expand_models(settings.models)
+    data = load_training_data(features_dir, settings.feature_sets, sequences=bool(set(models) & SEQUENCE_MODELS))
+    folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
+    leak = None
+    if settings.show_leak:
+        leak = make_folds(data.table, "kfold", n_splits=len(folds.splits) if folds.protocol == "official"
+                          else settings.n_splits, seed=settings.seed)
+    report = cross_validate(data.inputs, data.y, candidates_for(models, settings.feature_sets), folds, client,
+                            dataset=dataset, seed=settings.seed, n_mfcc=data.n_mfcc, leak_folds=leak)
     cv_json = report.write(reports_dir)
     best = report.best
-    X = train_rows[columns[best.feature_set]].to_numpy(dtype=np.float32)
-    y = train_rows["label"].to_numpy().astype(str)
-    estimator = client.submit(_fit, best.model, settings.seed, X, y, pure=False).result()
-    model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator,
-                         features=columns[best.feature_set], feature_settings=feature_settings,
-                         classes=sorted(set(y)), cv_mean=best.mean,
-                         majority=str(pd.Series(y).value_counts().idxmax()))
+    X = data.inputs[best.feature_set]
+    estimator = client.submit(_fit, best.model, settings.seed, data.n_mfcc, X, data.y, pure=False).result()
+    features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]
+    model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator, features=features,
+                         feature_settings=featurize.read_settings(features_dir), classes=sorted(set(data.y)),
+                         cv_mean=best.mean, majority=str(pd.Series(data.y).value_counts().idxmax()))
     model_path = Path(models_dir) / MODEL_FILE
     model.save(model_path)
     return TrainResult(report, cv_json, model_path, time.perf_counter() - start)
+
+
+@dataclass
+class StudyResult:
+    """The seed's Table 1: accuracy by hidden layers x activation, train and validation."""
+
+    table: pd.DataFrame  # rows: activation; columns: (hidden, "train"|"validation")
+    report: CVReport
+    path: Path
+
+    def markdown(self) -> str:
+        hidden = list(dict.fromkeys(h for h, _ in self.table.columns))
+        head = "| activation | " + " | ".join(f"{h} train | {h} validation" for h in hidden) + " |"
+        lines = [f"Activation study (fnn, {self.report.note}; mean accuracy over folds)", "", head,
+                 "|---|" + "---|---|" * len(hidden)]
+        for act, row in self.table.iterrows():
+            lines.append(f"| {act} | " + " | ".join(f"{row[(h, 'train')]:.3f} | {row[(h, 'validation')]:.3f}"
+                                                    for h in hidden) + " |")
+        return "\n".join(lines)
+
+
+def study_activations(features_dir: Path, settings: TrainSettings, *, feature_set: str, dataset: str,
+                      reports_dir: Path, client: Any, epochs: int | None = None) -> StudyResult:
+    """Cross-validate the seed's feed-forward network for hidden layers ``10``, ``10+10``,
+    ``10+10+10`` x each activation; writes ``study_activations.json``/``.md``."""
+    data = load_training_data(features_dir, (feature_set,), sequences=False)
+    folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
+    extra = (("epochs", epochs),) if epochs else ()
+    cands = [Candidate("fnn", feature_set, (("hidden", h), ("activation", a), *extra), label=f"fnn {h} {a}")
+             for h in STUDY_HIDDEN for a in STUDY_ACTIVATIONS]
+    report = cross_validate(data.inputs, data.y, cands, folds, client, dataset=dataset, seed=settings.seed)
+    rows = {}
+    for e in report.entries:
+        h, a = e.params["hidden"], e.params["activation"]
+        rows.setdefault(a, {})[(h, "train")] = e.train_mean
+        rows[a][(h, "validation")] = e.mean
+    table = pd.DataFrame.from_dict(rows, orient="index")[[(h, k) for h in STUDY_HIDDEN for k in ("train", "validation")]]
+    table = table.loc[list(STUDY_ACTIVATIONS)]
+    result = StudyResult(table, report, Path(reports_dir) / "study_activations.json")
+    data_json = {"dataset": dataset, "protocol": report.protocol, "note": report.note, "feature_set": feature_set,
+                 "hidden": list(STUDY_HIDDEN), "activations": list(STUDY_ACTIVATIONS),
+                 "train": {a: {h: float(table.loc[a, (h, "train")]) for h in STUDY_HIDDEN} for a in STUDY_ACTIVATIONS},
+                 "validation": {a: {h: float(table.loc[a, (h, "validation")]) for h in STUDY_HIDDEN}
+                                for a in STUDY_ACTIVATIONS}}
+    write_report(reports_dir, "study_activations", data_json, result.markdown())
+    return result

@@ -15,6 +15,9 @@ from typing import Any
 from urbansound.exceptions import ModelError
 from urbansound.settings import FeatureSettings
 
+SEQUENCE_INPUT = "mfcc-seq"
+"""The input name of MFCC frame sequences (stored beside the feature table)."""
+
 
 @dataclass
 class TrainedModel:
@@ -29,6 +32,11 @@ class TrainedModel:
     cv_mean: float | None = None
     majority: str | None = None
 
+    @property
+    def reads_sequences(self) -> bool:
+        """Whether the model reads MFCC frame sequences rather than table columns."""
+        return self.feature_set == SEQUENCE_INPUT
+
     def check_features(self, columns: list[str], settings: FeatureSettings) -> None:
         """Refuse a feature table the model was not trained on."""
         if settings.fingerprint() != self.feature_settings.fingerprint():
@@ -37,7 +45,7 @@ class TrainedModel:
                 f"the table was computed with {settings.model_dump()}; re-run featurize with the model's "
                 "settings or retrain"
             )
-        absent = [c for c in self.features if c not in columns]
+        absent = [] if self.reads_sequences else [c for c in self.features if c not in columns]
         if absent:
             raise ModelError(
                 f"the feature table lacks {len(absent)} column(s) the model was trained on "

@@ -1,0 +1,77 @@
+"""The train stage and the activation study on a small synthetic UrbanSound8K-layout set."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from urbansound.datasets import read_dataset
+from urbansound.exceptions import ModelError
+from urbansound.featurize import featurize_dataset, read_sequences
+from urbansound.models import TrainedModel
+from urbansound.settings import FeatureSettings, TrainSettings
+from urbansound.training import expand_models, feature_columns, study_activations, train
+
+
+@pytest.fixture(scope="module")
+def features(us8k_dataset, client, tmp_path_factory):
+    out = tmp_path_factory.mktemp("feat") / "tiny-us8k"
+    featurize_dataset(read_dataset(us8k_dataset).clips, FeatureSettings(), out, client)
+    return out
+
+
+def test_feature_sets_and_combinations(features):
+    table = pd.read_parquet(features)
+    time, fft, mfcc = (feature_columns(table, s) for s in ("time", "fft", "mfcc"))
+    assert all(c.startswith("time_") for c in time) and all(c.startswith("fft_") for c in fft)
+    assert feature_columns(table, "time+mfcc") == time + mfcc
+    assert feature_columns(table, "all") == time + fft + mfcc
+    with pytest.raises(ModelError, match="unknown feature set.*wavelet"):
+        feature_columns(table, "wavelet")
+
+
+def test_all_expands_to_every_model():
+    assert "rnn" in expand_models(("all",)) and "forest" in expand_models(("all",))
+    with pytest.raises(ModelError, match="'nope'"):
+        expand_models(("forest", "nope"))
+
+
+def test_sequences_are_stored_beside_the_table(features):
+    ids = pd.read_parquet(features).clip_id.tolist()[:5]
+    seq = read_sequences(features, ids)
+    s = FeatureSettings()
+    assert seq.shape == (5, s.n_mfcc * s.sequence_frames) and seq.dtype == np.float32
+    assert np.isfinite(seq).all() and (seq != 0).any()
+
+
+def test_own_models_with_leak_and_the_sequence_model(features, client, tmp_path):
+    settings = TrainSettings(models=("gd-logreg", "fnn", "rnn", "forest"), feature_sets=("time", "fft", "mfcc"),
+                             show_leak=True)
+    result = train(features, settings, dataset="tiny", reports_dir=tmp_path / "r", models_dir=tmp_path / "m",
+                   client=client)
+    report = json.loads(result.cv_json.read_text())
+    pairs = {(e["model"], e["feature_set"]) for e in report["entries"]}
+    assert pairs == {(m, f) for m in ("gd-logreg", "fnn", "forest") for f in ("time", "fft", "mfcc")} | {("rnn", "mfcc-seq")}
+    assert report["protocol"] == "official"
+    assert all(e["leaky_mean"] is not None for e in report["entries"])
+    best = result.report.best
+    assert best.mean > 0.3  # ten classes: chance is 0.1
+    model = TrainedModel.load(result.model_path)
+    assert (model.name, model.feature_set) == (best.model, best.feature_set)
+    md = (tmp_path / "r" / "cv.md").read_text()
+    assert "| rnn | mfcc-seq |" in md and "per class (best)" in md
+
+
+def test_activation_study_table(features, client, tmp_path):
+    result = study_activations(features, TrainSettings(), feature_set="mfcc", dataset="tiny",
+                               reports_dir=tmp_path, client=client, epochs=30)
+    assert list(result.table.index) == ["sigmoid", "tanh", "relu", "leaky_relu", "elu"]
+    assert [h for h, k in result.table.columns if k == "train"] == ["10", "10+10", "10+10+10"]
+    values = result.table.to_numpy()
+    assert ((values >= 0) & (values <= 1)).all()
+    # every one-layer net learns something (deep sigmoid nets may not in 30 epochs: vanishing gradients)
+    assert (result.table[("10", "train")] > 0.3).all()
+    saved = json.loads((tmp_path / "study_activations.json").read_text())
+    assert saved["validation"]["relu"]["10+10"] == pytest.approx(result.table.loc["relu", ("10+10", "validation")])
+    assert "| relu |" in (tmp_path / "study_activations.md").read_text()
