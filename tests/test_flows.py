@@ -1,4 +1,4 @@
-"""One real end-to-end flow run under Prefect's test harness, on a LocalCluster."""
+"""Flows: tasks called directly, and real end-to-end runs under Prefect's test harness."""
 
 import json
 
@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from flows.pipeline import pipeline, run_pipeline, task_runner
+from flows.pipeline import pipeline, run_pipeline
+from flows.stages import task_runner, validate_dataset
+from urbansound.exceptions import DatasetError
 from urbansound.settings import PipelineSettings
 
 
@@ -16,7 +18,7 @@ def harness():
         yield
 
 
-def test_pipeline_end_to_end(harness, av_dataset, tmp_path):
+def test_pipeline_end_to_end_then_resumes_without_redoing_work(harness, av_dataset, tmp_path):
     settings = PipelineSettings(data_dir=av_dataset, workspace=tmp_path / "ws")
     summary = run_pipeline(settings, workers=2, dashboard_address="127.0.0.1:0")
 
@@ -27,7 +29,23 @@ def test_pipeline_end_to_end(harness, av_dataset, tmp_path):
     report = json.loads(summary.training.cv_json.read_text())
     assert report["best"]["mean"] > 0.5  # chance is 0.1: a broken label join would show
     assert summary.features.clips == len(pd.read_parquet(summary.features.out_dir))
-    assert "CV accuracy" in summary.describe()
+    assert set(summary.stage_seconds) == {"featurize", "train", "submit"} and summary.workers == 2
+    text = summary.describe()
+    assert "CV accuracy" in text and str(summary.submission.path) in text
+
+    model_mtime = summary.training.model_path.stat().st_mtime_ns
+    summary.submission.path.unlink()
+    again = run_pipeline(settings, workers=2, dashboard_address="127.0.0.1:0")
+    assert again.features.cached_batches == again.features.batches  # nothing decoded again
+    assert again.training.model_path.stat().st_mtime_ns == model_mtime  # training result reused
+    assert again.submission.path.is_file()
+
+
+def test_validate_task_stops_a_bad_dataset_before_any_work(tmp_path):
+    (tmp_path / "train.csv").write_text("ID,Label\n1,siren\n")
+    (tmp_path / "test.csv").write_text("ID\n2\n")
+    with pytest.raises(DatasetError, match="missing column"):
+        validate_dataset.fn(PipelineSettings(data_dir=tmp_path))
 
 
 def test_task_runner_uses_the_given_scheduler(monkeypatch):

@@ -1,0 +1,147 @@
+"""One Prefect flow per stage: featurize, train, submit. Tasks are thin wrappers over the
+library; each stage's fan-out (a Dask task per batch of clips, per CV fold) happens inside
+the library through the Dask client of the flow's ``DaskTaskRunner``.
+
+No ``from __future__ import annotations``: Prefect builds each flow's parameter model from
+the real annotation types, also when a served run loads this file afresh.
+"""
+
+import hashlib
+import time
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect_dask import DaskTaskRunner, get_dask_client
+
+from urbansound.cluster import DEFAULT_DASHBOARD, local_cluster_kwargs, scheduler_address
+from urbansound.datasets import Dataset, read_dataset
+from urbansound.featurize import MANIFEST_FILE, FeaturizeSummary, featurize_dataset
+from urbansound.settings import PipelineSettings
+from urbansound.submission import SubmissionResult, submit
+from urbansound.training import MODEL_FILE, TrainResult, train
+
+FILE_RETRIES = {"retries": 2, "retry_delay_seconds": [5, 30]}  # backoff for tasks that touch files
+
+
+def task_runner(scheduler: str | None = None, workers: int | None = None,
+                dashboard_address: str = DEFAULT_DASHBOARD) -> DaskTaskRunner:
+    """A DaskTaskRunner on an existing scheduler, or on a new loopback LocalCluster.
+
+    Without arguments it follows ``$DASK_SCHEDULER_ADDRESS``: that is how a served
+    deployment's runs, which import this module afresh, find the cluster.
+    """
+    address = scheduler_address(scheduler)
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs=local_cluster_kwargs(workers, dashboard_address=dashboard_address))
+
+
+@task(name="validate-dataset", cache_policy=NO_CACHE)
+def validate_dataset(settings: PipelineSettings) -> Dataset:
+    """Read the dataset and check its metadata: a bad dataset stops here, before any work."""
+    dataset = read_dataset(settings.data_dir, allow_missing=settings.allow_missing)
+    get_run_logger().info("%s: %s layout, %d clip(s)%s", dataset.root, dataset.layout, len(dataset.clips),
+                          f", {len(dataset.missing)} listed without audio (left out)" if len(dataset.missing) else "")
+    return dataset
+
+
+@task(name="featurize", cache_policy=NO_CACHE, **FILE_RETRIES)
+def featurize_task(settings: PipelineSettings, dataset: Dataset) -> FeaturizeSummary:
+    # No Prefect cache: featurize is incremental by itself, keyed on the clips' bytes.
+    logger = get_run_logger()
+
+    def progress(done: int, total: int, failed: int, rate: float) -> None:
+        logger.info("featurize: %d/%d clips, %.1f clips/s, %d failed", done, total, rate, failed)
+
+    with get_dask_client() as client:
+        logger.info("Dask dashboard: %s (%d worker(s))", client.dashboard_link,
+                    len(client.scheduler_info()["workers"]))
+        summary = featurize_dataset(dataset.clips, settings.features, settings.paths.features, client,
+                                    on_progress=progress)
+    logger.info(summary.describe())
+    for f in summary.failures[:20]:
+        logger.warning("failed: %s: %s", f["path"], f["error"])
+    return summary
+
+
+def _train_key(context: object, parameters: dict) -> str:
+    """Same training settings on the same feature table (its manifest names every part,
+    and part names hash the clips' bytes and the feature settings): same result."""
+    settings: PipelineSettings = parameters["settings"]
+    paths = settings.paths
+    h = hashlib.sha256(settings.train.model_dump_json().encode() + str(paths.root.resolve()).encode())
+    manifest = paths.features / MANIFEST_FILE
+    h.update(manifest.read_bytes() if manifest.is_file() else b"<absent>")
+    return f"urbansound-train-{h.hexdigest()}"
+
+
+@task(name="train", cache_key_fn=_train_key, persist_result=True, **FILE_RETRIES)
+def train_task(settings: PipelineSettings) -> TrainResult:
+    # Cached and persisted: a run that failed after training resumes without retraining.
+    paths = settings.paths
+    with get_dask_client() as client:
+        result = train(paths.features, settings.train, dataset=settings.dataset_name,
+                       reports_dir=paths.reports, models_dir=paths.models, client=client)
+    logger = get_run_logger()
+    for line in result.report.markdown().splitlines()[:40]:
+        logger.info(line)
+    logger.info(result.describe())
+    return result
+
+
+@task(name="submit", cache_policy=NO_CACHE, **FILE_RETRIES)
+def submit_task(settings: PipelineSettings, dataset: Dataset) -> SubmissionResult | None:
+    logger = get_run_logger()
+    if not (dataset.clips["split"] == "test").any() and not (dataset.missing["split"] == "test").any():
+        logger.info("no test split in this dataset (%s layout): no submission to write", dataset.layout)
+        return None
+    paths = settings.paths
+    result = submit(dataset, paths.features, paths.models / MODEL_FILE, paths.submission)
+    logger.info(result.describe())
+    return result
+
+
+def _timed(logger: object, stage: str, start: float) -> float:
+    seconds = time.perf_counter() - start
+    logger.info("stage %s done in %.1f s", stage, seconds)
+    return seconds
+
+
+@flow(name="urbansound-featurize", task_runner=task_runner())
+def featurize_flow(settings: PipelineSettings) -> FeaturizeSummary:
+    """Validate the dataset, then decode and featurize every clip into Parquet."""
+    start = time.perf_counter()
+    dataset = validate_dataset(settings)
+    summary = featurize_task.submit(settings, dataset).result()
+    _timed(get_run_logger(), "featurize", start)
+    return summary
+
+
+@flow(name="urbansound-train", task_runner=task_runner())
+def train_flow(settings: PipelineSettings) -> TrainResult:
+    """Cross-validate the models on the feature table, refit the best and save it."""
+    start = time.perf_counter()
+    # A cached result is only as good as the model file it names: without it, retrain.
+    model_on_disk = (settings.paths.models / MODEL_FILE).is_file()
+    result = train_task.with_options(refresh_cache=not model_on_disk).submit(settings).result()
+    _timed(get_run_logger(), "train", start)
+    return result
+
+
+@flow(name="urbansound-submit", task_runner=task_runner())
+def submit_flow(settings: PipelineSettings) -> SubmissionResult | None:
+    """Predict every test clip and write the validated submission CSV."""
+    start = time.perf_counter()
+    dataset = validate_dataset(settings)
+    result = submit_task.submit(settings, dataset).result()
+    _timed(get_run_logger(), "submit", start)
+    return result
+
+
+def on_cluster(stage_flow, address: str):  # noqa: ANN001, ANN201 - Prefect Flow in, Flow out
+    """The stage flow with a task runner on the given Dask scheduler."""
+    return stage_flow.with_options(task_runner=DaskTaskRunner(address=address))
+
+
+__all__ = ["featurize_flow", "on_cluster", "submit_flow", "task_runner", "train_flow"]
