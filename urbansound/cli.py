@@ -230,7 +230,11 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="urbansound", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="urbansound",
+        description="urbansound: a parallel batch pipeline for the Urban Sound challenge "
+        "(Prefect flows over Dask; Parquet features; cross-validated models; submission CSV).",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (including Dask's own messages)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
