@@ -8,17 +8,20 @@ from urbansound.exceptions import DecodeError
 from conftest import REALDATA
 
 
-@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+@pytest.mark.parametrize("container", ["WAV", "WAVEX"])
 @pytest.mark.parametrize("channels", [1, 2])
-@pytest.mark.parametrize("native_sr", [22050, 44100, 8000])
-def test_formats_decode_to_mono_float32_at_the_target_rate(tmp_path, rng, subtype, channels, native_sr):
-    seconds = 0.5
+@pytest.mark.parametrize("native_sr", [8000, 22050, 44100, 48000, 96000, 192000])
+def test_formats_decode_to_mono_float32_at_the_target_rate(tmp_path, rng, subtype, container, channels, native_sr):
+    seconds = 0.25
     data = 0.5 * rng.standard_normal((int(native_sr * seconds), channels)).clip(-1, 1)
     path = tmp_path / "clip.wav"
-    sf.write(path, data, native_sr, subtype=subtype)
+    sf.write(path, data, native_sr, subtype=subtype, format=container)
+    assert sf.info(path).format == container
     y = decode(path, sr=22050)
     assert y.dtype == np.float32 and y.ndim == 1
     assert abs(len(y) - int(22050 * seconds)) <= 1
+    assert 0.05 < np.sqrt(np.mean(y**2)) < 0.6  # the signal survived (mean of channels of noise)
     assert np.isfinite(y).all()
 
 

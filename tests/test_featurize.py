@@ -90,6 +90,18 @@ def test_batch_of_one_equals_batch_of_many(av_dataset, tmp_path):
     pd.testing.assert_frame_equal(many, one)
 
 
+def test_one_worker_gives_the_same_table_as_two(av_dataset, client, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from urbansound.cluster import local_cluster_kwargs
+
+    clips = read_dataset(av_dataset).clips.head(40)
+    featurize_dataset(clips, SETTINGS, tmp_path / "two", client)
+    with LocalCluster(**local_cluster_kwargs(1, dashboard_address="127.0.0.1:0")) as cluster, Client(cluster) as one:
+        featurize_dataset(clips, SETTINGS, tmp_path / "one", one)
+    pd.testing.assert_frame_equal(read_features(tmp_path / "one"), read_features(tmp_path / "two"))
+
+
 def test_no_stray_temporaries_and_failures_file_is_beside(dataset, client, tmp_path):
     root, _ = dataset
     out = tmp_path / "f"
