@@ -10,11 +10,18 @@ model from the real annotation types, also when a served run loads this file afr
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 
 from flows.server import prefect_api
-from flows.stages import featurize_flow, on_cluster, submit_flow, train_flow
+from flows.stages import (
+    featurize_flow,
+    on_cluster,
+    report_flow,
+    submit_flow,
+    train_flow,
+)
 from urbansound.cluster import DEFAULT_DASHBOARD, dask_client
 from urbansound.featurize import FeaturizeSummary
 from urbansound.settings import PipelineSettings
@@ -30,6 +37,7 @@ class PipelineSummary:
     features: FeaturizeSummary
     training: TrainResult
     submission: SubmissionResult | None
+    report: Path | None = None
     workers: int = 0
     dashboard: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -43,6 +51,7 @@ class PipelineSummary:
             f"CV report:   {self.training.cv_json} (and cv.md)",
             f"model:       {self.training.model_path}",
             f"submission:  {self.submission.path if self.submission else 'none (the dataset has no test split)'}",
+            f"report:      {self.report}",
             f"stages:      {stages} on {self.workers} Dask worker(s)",
             f"CV accuracy: {best.mean:.3f} +- {best.std:.3f} ({best.model} on {best.feature_set} features; "
             f"{self.training.report.note})",
@@ -84,8 +93,14 @@ def pipeline(settings: PipelineSettings, scheduler: str | None = None, workers: 
         submission = on_cluster(submit_flow, address)(settings)
         seconds["submit"] = time.perf_counter() - start
 
-        summary = PipelineSummary(settings.dataset_name, features, training, submission, n_workers,
+        summary = PipelineSummary(settings.dataset_name, features, training, submission, None, n_workers,
                                   client.dashboard_link, seconds)
+    start = time.perf_counter()
+    facts = {"workers": n_workers, "Dask scheduler": address,
+             "stage seconds": {k: round(v, 1) for k, v in seconds.items()},
+             "submission": str(submission.path) if submission else "none (no test split)"}
+    summary.report = report_flow(settings, facts)
+    seconds["report"] = time.perf_counter() - start
     for line in summary.describe().splitlines():
         logger.info(line)
     return summary

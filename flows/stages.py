@@ -8,14 +8,20 @@ the real annotation types, also when a served run loads this file afresh.
 
 import hashlib
 import time
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect_dask import DaskTaskRunner, get_dask_client
 
-from urbansound.cluster import DEFAULT_DASHBOARD, local_cluster_kwargs, scheduler_address
+from urbansound.cluster import (
+    DEFAULT_DASHBOARD,
+    local_cluster_kwargs,
+    scheduler_address,
+)
 from urbansound.datasets import Dataset, read_dataset
 from urbansound.featurize import MANIFEST_FILE, FeaturizeSummary, featurize_dataset
+from urbansound.report import build_report
 from urbansound.settings import PipelineSettings
 from urbansound.submission import SubmissionResult, submit
 from urbansound.training import MODEL_FILE, TrainResult, train
@@ -102,6 +108,13 @@ def submit_task(settings: PipelineSettings, dataset: Dataset) -> SubmissionResul
     return result
 
 
+@task(name="report", cache_policy=NO_CACHE, **FILE_RETRIES)
+def report_task(settings: PipelineSettings, run_facts: dict) -> Path:
+    path = build_report(settings.paths, data_dir=settings.data_dir, run_facts=run_facts)
+    get_run_logger().info("report: %s", path)
+    return path
+
+
 def _timed(logger: object, stage: str, start: float) -> float:
     seconds = time.perf_counter() - start
     logger.info("stage %s done in %.1f s", stage, seconds)
@@ -139,9 +152,21 @@ def submit_flow(settings: PipelineSettings) -> SubmissionResult | None:
     return result
 
 
+@flow(name="urbansound-report")
+def report_flow(settings: PipelineSettings, run_facts: dict | None = None) -> Path:
+    """Write the HTML report: example clips per class, class balance, CV, study, run facts.
+
+    Runs in this process (figures are drawn locally): no Dask needed.
+    """
+    start = time.perf_counter()
+    path = report_task(settings, run_facts or {})
+    _timed(get_run_logger(), "report", start)
+    return path
+
+
 def on_cluster(stage_flow, address: str):  # noqa: ANN001, ANN201 - Prefect Flow in, Flow out
     """The stage flow with a task runner on the given Dask scheduler."""
     return stage_flow.with_options(task_runner=DaskTaskRunner(address=address))
 
 
-__all__ = ["featurize_flow", "on_cluster", "submit_flow", "task_runner", "train_flow"]
+__all__ = ["featurize_flow", "on_cluster", "report_flow", "submit_flow", "task_runner", "train_flow"]

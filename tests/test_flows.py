@@ -29,7 +29,8 @@ def test_pipeline_end_to_end_then_resumes_without_redoing_work(harness, av_datas
     report = json.loads(summary.training.cv_json.read_text())
     assert report["best"]["mean"] > 0.5  # chance is 0.1: a broken label join would show
     assert summary.features.clips == len(pd.read_parquet(summary.features.out_dir))
-    assert set(summary.stage_seconds) == {"featurize", "train", "submit"} and summary.workers == 2
+    assert set(summary.stage_seconds) == {"featurize", "train", "submit", "report"} and summary.workers == 2
+    assert summary.report.is_file() and "Run facts" in summary.report.read_text()
     text = summary.describe()
     assert "CV accuracy" in text and str(summary.submission.path) in text
 

@@ -13,7 +13,12 @@ from pydantic import ValidationError
 
 from urbansound.exceptions import UrbanSoundError
 from urbansound.models.registry import MODEL_NAMES
-from urbansound.settings import FeatureSettings, PipelineSettings, TrainSettings, Workspace
+from urbansound.settings import (
+    FeatureSettings,
+    PipelineSettings,
+    TrainSettings,
+    Workspace,
+)
 
 log = logging.getLogger("urbansound")
 
@@ -174,6 +179,15 @@ def cmd_study(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(a: argparse.Namespace) -> int:
+    from urbansound.report import build_report
+
+    ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
+    path = build_report(ws, data_dir=a.data_dir)
+    print(f"report: {path} (figures in {path.parent / 'figures'})")
+    return 0
+
+
 def cmd_submit(a: argparse.Namespace) -> int:
     from urbansound.datasets import read_dataset
     from urbansound.submission import submit
@@ -300,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-missing", action="store_true", help="accept a dataset with missing audio files")
     _add_workspace(p)
     p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("report", help="write the HTML report (figures, CV, study, run facts) of a dataset")
+    p.add_argument("data_dir", type=Path, help="dataset folder (names the dataset in the workspace)")
+    _add_workspace(p)
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("run", help="the whole pipeline as one Prefect flow run on Dask")
     p.add_argument("--data", type=Path, default=Path("data/raw/synthetic-av"), help="dataset folder (default: %(default)s)")
