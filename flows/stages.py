@@ -8,8 +8,11 @@ the real annotation types, also when a served run loads this file afresh.
 
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from distributed import Client, get_worker, worker_client
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect_dask import DaskTaskRunner, get_dask_client
@@ -27,6 +30,25 @@ from urbansound.submission import SubmissionResult, submit
 from urbansound.training import MODEL_FILE, TrainResult, train
 
 FILE_RETRIES = {"retries": 2, "retry_delay_seconds": [5, 30]}  # backoff for tasks that touch files
+
+
+@contextmanager
+def stage_client() -> Iterator[Client]:
+    """A Dask client for a stage task's fan-out.
+
+    On a Dask worker (the ``DaskTaskRunner`` puts stage tasks there) this is
+    ``worker_client()``: the task's thread leaves the worker's pool while it waits for its
+    batch tasks, so the worker runs batches meanwhile (a plain client would hold the
+    thread: a one-thread worker would wait for ever, two would run at half speed).
+    """
+    try:
+        get_worker()
+    except ValueError:  # not on a worker: the flow's own client
+        with get_dask_client() as client:
+            yield client
+        return
+    with worker_client() as client:
+        yield client
 
 
 def task_runner(scheduler: str | None = None, workers: int | None = None,
@@ -60,7 +82,7 @@ def featurize_task(settings: PipelineSettings, dataset: Dataset) -> FeaturizeSum
     def progress(done: int, total: int, failed: int, rate: float) -> None:
         logger.info("featurize: %d/%d clips, %.1f clips/s, %d failed", done, total, rate, failed)
 
-    with get_dask_client() as client:
+    with stage_client() as client:
         logger.info("Dask dashboard: %s (%d worker(s))", client.dashboard_link,
                     len(client.scheduler_info()["workers"]))
         summary = featurize_dataset(dataset.clips, settings.features, settings.paths.features, client,
@@ -86,7 +108,7 @@ def _train_key(context: object, parameters: dict) -> str:
 def train_task(settings: PipelineSettings) -> TrainResult:
     # Cached and persisted: a run that failed after training resumes without retraining.
     paths = settings.paths
-    with get_dask_client() as client:
+    with stage_client() as client:
         result = train(paths.features, settings.train, dataset=settings.dataset_name,
                        reports_dir=paths.reports, models_dir=paths.models, client=client)
     logger = get_run_logger()
