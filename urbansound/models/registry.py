@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -24,7 +23,11 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from urbansound.exceptions import ModelError
-from urbansound.models.nn import FeedForwardNetwork, GDLogisticRegression, RecurrentNetwork
+from urbansound.models.nn import (
+    FeedForwardNetwork,
+    GDLogisticRegression,
+    RecurrentNetwork,
+)
 
 SEQUENCE_MODELS = frozenset({"rnn"})
 """Models that take MFCC frame sequences (flattened frame-major) instead of a feature table."""
