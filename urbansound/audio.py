@@ -17,6 +17,10 @@ import soxr
 
 from urbansound.exceptions import DecodeError
 
+# Real recordings sit between these; a header outside them is corrupt, and trusting it
+# would make the resampler allocate gigabytes (or crash) for a few kilobytes of input.
+MIN_RATE, MAX_RATE = 1000, 768000
+
 
 def decode(source: str | Path | BinaryIO, *, sr: int) -> np.ndarray:
     """Decode an audio file to mono float32 at ``sr``.
@@ -47,14 +51,20 @@ def decode(source: str | Path | BinaryIO, *, sr: int) -> np.ndarray:
     except FileNotFoundError as e:
         raise DecodeError(name, "file not found") from e
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, EOFError) as e:
-        raise DecodeError(name, f"not a readable audio file ({e})") from e
+        reason = str(e).replace(repr(source), "file")  # no object reprs in the failures table
+        raise DecodeError(name, f"not a readable audio file ({reason})") from e
     if data.shape[0] == 0:
         raise DecodeError(name, "the file holds no audio frames")
-    if native_sr <= 0:
-        raise DecodeError(name, f"invalid sample rate {native_sr} in the header")
+    if not MIN_RATE <= native_sr <= MAX_RATE:
+        raise DecodeError(name, f"implausible sample rate {native_sr} Hz in the header (corrupt file?); "
+                                f"expected {MIN_RATE}-{MAX_RATE} Hz")
     y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
     if not np.isfinite(y).all():
         raise DecodeError(name, "samples include NaN or infinity")
     if native_sr != sr:
-        y = soxr.resample(y, native_sr, sr, quality="HQ")
+        resampled = soxr.resample(y, native_sr, sr, quality="HQ")
+        # A clip shorter than one output sample keeps one: it still gets (padded) features.
+        y = resampled if len(resampled) else y[:1]
+        if not np.isfinite(y).all():  # huge finite samples can overflow in the filter
+            raise DecodeError(name, "samples overflow when resampled (values far outside [-1, 1])")
     return np.ascontiguousarray(y, dtype=np.float32)

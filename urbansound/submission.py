@@ -99,8 +99,11 @@ def write(submission: pd.DataFrame, test_ids: list[str], path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    submission.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    try:
+        submission.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
