@@ -102,6 +102,16 @@ def test_one_worker_gives_the_same_table_as_two(av_dataset, client, tmp_path):
     pd.testing.assert_frame_equal(read_features(tmp_path / "one"), read_features(tmp_path / "two"))
 
 
+def test_a_worker_that_cannot_see_the_data_stops_the_run_with_a_clear_message(av_dataset, client, tmp_path):
+    from urbansound.exceptions import DatasetError
+
+    clips = read_dataset(av_dataset).clips.head(3).copy()
+    clips.loc[:, "path"] = str(tmp_path / "elsewhere" / "0.wav")  # as a worker on another machine sees it
+    with pytest.raises(DatasetError, match="cannot see the data.*cannot read .*elsewhere.*shared disk"):
+        featurize_dataset(clips, SETTINGS, tmp_path / "f", client)
+    assert not list((tmp_path / "f").glob("part-*"))
+
+
 def test_no_stray_temporaries_and_failures_file_is_beside(dataset, client, tmp_path):
     root, _ = dataset
     out = tmp_path / "f"

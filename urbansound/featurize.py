@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from urbansound import features
 from urbansound.audio import decode
-from urbansound.exceptions import DecodeError
+from urbansound.exceptions import DatasetError, DecodeError
 from urbansound.settings import FeatureSettings
 
 log = logging.getLogger(__name__)
@@ -252,6 +252,7 @@ def featurize_dataset(
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    check_workers_see(client, clips["path"].iloc[0] if len(clips) else None, out_dir)
     batches = plan_batches(clips, settings.batch_size)
     futures = client.map(featurize_batch, batches, settings=settings, out_dir=str(out_dir), pure=False)
     results: list[BatchResult] = []
@@ -263,6 +264,30 @@ def featurize_dataset(
         failed += len(result.failures)
         on_progress(done, len(clips), failed, done / max(time.perf_counter() - start, 1e-9))
     return finalize(results, settings, out_dir, seconds=time.perf_counter() - start)
+
+
+def _sees(clip: str | None, out_dir: str) -> str | None:
+    if clip is not None and not os.access(clip, os.R_OK):
+        return f"cannot read {clip}"
+    if not os.access(out_dir, os.W_OK):
+        return f"cannot write {out_dir}"
+    return None
+
+
+def check_workers_see(client: Any, clip: str | None, out_dir: Path) -> None:
+    """Fail before any work if a Dask worker cannot read the dataset or write the table.
+
+    Workers read clips and write parts at the paths given here: on another machine those
+    paths must exist too (a shared disk mounted at the same place).
+    """
+    problems = {w: p for w, p in client.run(_sees, clip, str(out_dir)).items() if p}
+    if problems:
+        worker, problem = next(iter(problems.items()))
+        raise DatasetError(
+            f"{len(problems)} Dask worker(s) cannot see the data, e.g. {worker}: {problem}. Workers read the "
+            "dataset and write the features at the same paths as this machine: mount them there (a shared "
+            "disk), or use a local cluster (no --scheduler)."
+        )
 
 
 def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Path, *, seconds: float) -> FeaturizeSummary:

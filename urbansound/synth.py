@@ -271,11 +271,20 @@ def render(clip: Clip, *, seed: int, snr_db: float = DEFAULT_SNR_DB) -> np.ndarr
     other = CLASSES[int(rec_rng.integers(len(CLASSES)))]
     other_params = _recording_params(other, rec_rng)
     rec_snr = snr_db + rec_rng.uniform(-5, 5) - (10 if clip.salience == 2 else 0)
+    # The place a recording was made: a band of noise and two hums of its own, and in
+    # some places another source that never stops. Every slice of the recording carries
+    # them, which is what lets a random split of slices recognise recordings.
+    room_lo = rec_rng.uniform(100, 3000)
+    room = {"lo": room_lo, "hi": room_lo * rec_rng.uniform(1.5, 4), "tones": rec_rng.uniform(80, 4000, 2),
+            "level": rec_rng.uniform(0.5, 1.5), "other": rec_rng.random() < 0.4}
     rng = np.random.default_rng([seed, clip.recording, clip.slice + 1])
     n = max(1, int(round(clip.seconds * sr)))
     fg = _unit(GENERATORS[clip.label](rng, params, n, sr))
-    bg = _unit(_shaped_noise(rng, n, sr, alpha=params["background_alpha"], lo=20))
-    if rng.random() < 0.3:  # an event of another class in the background
+    t = np.arange(n) / sr
+    place = _shaped_noise(rng, n, sr, lo=room["lo"], hi=min(room["hi"], 0.45 * sr))
+    place += sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in room["tones"] if f < 0.45 * sr)
+    bg = _unit(_shaped_noise(rng, n, sr, alpha=params["background_alpha"], lo=20)) + room["level"] * _unit(place)
+    if room["other"]:  # another source, present in every slice of this recording
         bg = bg + 0.5 * _unit(GENERATORS[other](rng, other_params, n, sr))
     y = fg * 10 ** ((rec_snr + rng.uniform(-2, 2)) / 20) + _unit(bg)
     y = y / (np.abs(y).max() + 1e-12) * rng.uniform(0.1, 0.9)
