@@ -49,3 +49,14 @@ def client():
 
     with LocalCluster(**local_cluster_kwargs(2, dashboard_address="127.0.0.1:0")) as cluster, Client(cluster) as c:
         yield c
+
+
+@pytest.fixture
+def procs(tmp_path):
+    """Real server processes (see processes.py); all killed at the end, none left behind."""
+    from processes import Processes
+
+    p = Processes(tmp_path)
+    yield p
+    p.stop()
+    assert not p.survivors(), "processes left behind"

@@ -9,17 +9,10 @@ import json
 import time
 
 import pandas as pd
-import pytest
 
-from processes import BIN, Processes, free_port, wait_http
+from processes import BIN, free_port, wait_http
 
 
-@pytest.fixture
-def procs(tmp_path):
-    p = Processes(tmp_path)
-    yield p
-    p.stop()
-    assert not p.survivors(), "processes left behind"
 
 
 def test_local_cluster_binds_to_loopback_by_default():

@@ -35,12 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SR = 22050
 
 
-@pytest.fixture
-def procs(tmp_path):
-    p = Processes(tmp_path)
-    yield p
-    p.stop()
-    assert not p.survivors(), "processes left behind"
 
 
 # --------------------------------------------------------------------------------------
