@@ -255,9 +255,11 @@ def cross_validate(
         if c.feature_set not in inputs:
             raise ModelError(f"no input {c.feature_set!r} for model {c.model!r}; have {', '.join(inputs)}")
     y = np.asarray(y).astype(str)
-    y_future = client.scatter(y, broadcast=True)
+    # hash=False: identical data scattered by an earlier call would share its key, and the
+    # release of that call's futures can race this call ("lost dependencies").
+    y_future = client.scatter(y, broadcast=True, hash=False)
     used = {c.feature_set for c in candidates}
-    X_futures = {name: client.scatter(np.asarray(X, dtype=np.float32), broadcast=True)
+    X_futures = {name: client.scatter(np.asarray(X, dtype=np.float32), broadcast=True, hash=False)
                  for name, X in inputs.items() if name in used}
     plans = [(folds, False)] + ([(leak_folds, True)] if leak_folds else [])
     jobs = [(c, leaky, [client.submit(_fit_score, c, seed, n_mfcc, X_futures[c.feature_set], y_future, s, pure=False)
