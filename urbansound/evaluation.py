@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
+from urbansound import atomic
 from urbansound.exceptions import ModelError
 from urbansound.models import make_model
 
@@ -204,12 +204,8 @@ class CVReport:
 def write_report(out_dir: Path, stem: str, data: dict[str, Any], markdown: str) -> Path:
     """Write ``<stem>.json`` and ``<stem>.md`` atomically; returns the JSON path."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in ((f"{stem}.json", json.dumps(data, indent=2)), (f"{stem}.md", markdown + "\n")):
-        tmp = out_dir / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, out_dir / name)
-    return out_dir / f"{stem}.json"
+    atomic.write_text(out_dir / f"{stem}.md", markdown + "\n")
+    return atomic.write_text(out_dir / f"{stem}.json", json.dumps(data, indent=2))
 
 
 Progress = Callable[[str], None]

@@ -40,7 +40,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from urbansound import features
+from urbansound import atomic, features
+from urbansound.atomic import atomic_path
 from urbansound.audio import decode
 from urbansound.exceptions import DatasetError, DecodeError
 from urbansound.settings import FeatureSettings
@@ -196,25 +197,14 @@ def _sequence_path(part: Path) -> Path:
 
 
 def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def write_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file under a temporary name, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 ProgressFn = Callable[[int, int, int, float], None]
@@ -317,9 +307,7 @@ def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Pat
         "failed": summary.failed,
         "parts": sorted(current),
     }
-    tmp = out_dir / f".{MANIFEST_FILE}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, out_dir / MANIFEST_FILE)
+    atomic.write_text(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2))
     return summary
 
 

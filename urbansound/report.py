@@ -31,7 +31,6 @@ import html
 import io
 import json
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from urbansound import features, featurize
+from urbansound import atomic, features, featurize
 from urbansound.audio import decode
 from urbansound.datasets import inspect_dataset
 from urbansound.exceptions import DatasetError, DecodeError
@@ -545,15 +544,6 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _section_html(number: int, section: Section, png: bytes | None) -> str:
     rel = f"{FIGURES_DIR}/{section.name}.png"
     parts = [f'<section id="{_e(section.name)}"><h2>{number}. {_e(section.title)}</h2>']
@@ -738,7 +728,7 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
         png = None
         if isinstance(section.result, Figure):
             png = _png(section.result)
-            _write_atomic(path, png)
+            atomic.write_bytes(path, png)
         else:
             path.unlink(missing_ok=True)  # a figure of an earlier run would contradict this page
             log.info("report: %s not drawn: %s", section.name, section.result.reason)
@@ -747,6 +737,6 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
             f"<title>{_e(workspace.name)}: urban sound report</title><style>{_CSS}</style></head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")
     out = reports / REPORT_FILE
-    _write_atomic(out, page.encode("utf-8"))
+    atomic.write_bytes(out, page.encode("utf-8"))
     log.info("report written to %s", out)
     return out

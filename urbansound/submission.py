@@ -8,7 +8,6 @@ training class, and a warning naming the clip.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from urbansound.atomic import atomic_path
 from urbansound.datasets import Dataset
 from urbansound.exceptions import SubmissionError
 from urbansound.models import TrainedModel
@@ -96,15 +96,9 @@ def validate(submission: pd.DataFrame, test_ids: list[str]) -> None:
 def write(submission: pd.DataFrame, test_ids: list[str], path: Path) -> Path:
     """Validate, then write the CSV under a temporary name and rename it into place."""
     validate(submission, test_ids)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         submission.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 def submit(dataset: Dataset, features_dir: Path, model_path: Path, out: Path) -> SubmissionResult:

@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from urbansound import featurize
-from urbansound.evaluation import Candidate, CVReport, cross_validate, make_folds, write_report
+from urbansound.evaluation import (
+    Candidate,
+    CVReport,
+    cross_validate,
+    make_folds,
+    write_report,
+)
 from urbansound.exceptions import ModelError
 from urbansound.features import FEATURE_SETS
 from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_model

@@ -6,12 +6,13 @@ Model files are pickles: load them only from places you trust.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from urbansound import atomic
+from urbansound.atomic import atomic_path
 from urbansound.exceptions import ModelError
 from urbansound.settings import FeatureSettings
 
@@ -55,15 +56,12 @@ class TrainedModel:
     def save(self, path: Path) -> None:
         """Pickle atomically, with a readable JSON description beside it."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
         info = {"model": self.name, "feature_set": self.feature_set, "cv_mean": self.cv_mean,
                 "classes": self.classes, "n_features": len(self.features),
                 "feature_settings": self.feature_settings.model_dump()}
-        path.with_suffix(".json").write_text(json.dumps(info, indent=2))
+        atomic.write_text(path.with_suffix(".json"), json.dumps(info, indent=2))
 
     @staticmethod
     def load(path: Path) -> "TrainedModel":
