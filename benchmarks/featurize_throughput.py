@@ -436,7 +436,7 @@ def profile_batch(records: list[dict[str, Any]], settings: Any, scratch: Path) -
 
     stages = [
         ("featurize", "_read_bytes", "read files"),
-        ("featurize", "_batch_key", "hash (sha256 of bytes)"),
+        ("featurize", "_batch_key", "hash (xxh3 of bytes)"),
         ("featurize", "decode", "decode (soundfile+soxr)"),
         ("features", "spectrogram", "features: STFT"),
         ("features", "mfcc_frames", "features: mel+DCT"),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from urbansound import features
-from urbansound.features import spectral
+from urbansound.features import _kernels
 from urbansound.settings import FeatureSettings
 
 S = FeatureSettings()
@@ -234,7 +234,7 @@ def test_short_clip_deltas_use_the_widest_window_that_fits(rng):
     y = rng.standard_normal(S.n_fft).astype(np.float32)  # 5 frames: width 5, not 9
     M = features.mfcc_frames(features.spectrogram(y, S), sr=SR, settings=S)
     assert M.shape[1] == 5
-    v = features.mfcc_features(M)
+    v = dict(zip([n for n in features.feature_names(S) if n.startswith("mfcc_")], features.mfcc_features(M)))
     np.testing.assert_allclose(_values(v, "mfcc_delta_std_"), librosa.feature.delta(M, width=5).std(axis=1),
                                rtol=1e-4, atol=1e-5)
 
@@ -253,12 +253,57 @@ def test_spectral_and_frame_statistics_equal_librosa(rng):
     assert v["time_zcr_mean"] == pytest.approx(librosa.feature.zero_crossing_rate(y, **frames).mean(), rel=1e-5)
 
 
-def test_rolloff_blocks_equal_the_full_cumulative_sum(rng):
+# ------------------------------------------------- compiled kernels against plain NumPy
+def test_spectral_frame_kernel_equals_numpy(rng):
     Sx = np.abs(rng.standard_normal((1025, 40))).astype(np.float32) ** 3
     Sx[:, 3] = 0  # a silent frame
     Sx[:700, 5] = 0  # all energy at the top
-    full = np.argmax(np.cumsum(Sx, axis=0) >= 0.85 * Sx.sum(axis=0), axis=0)
-    np.testing.assert_array_equal(spectral._rolloff_bins(Sx), full)
+    Sx[1:, 7] = 0  # all of it in the first bin
+    freqs = np.arange(1025) * (SR / S.n_fft)
+    moments, rolloff_bin, flux = _kernels.spectral_frames(np.ascontiguousarray(Sx.T), freqs, 0.85)
+    S64 = Sx.astype(np.float64)
+    np.testing.assert_allclose(moments, np.stack([S64.sum(0), freqs @ S64, freqs**2 @ S64, (S64**2).sum(0)], 1),
+                               rtol=1e-9)
+    full = np.argmax(np.cumsum(S64, axis=0) >= 0.85 * S64.sum(axis=0), axis=0)
+    np.testing.assert_array_equal(rolloff_bin, full)
+    norms = np.linalg.norm(S64, axis=0)
+    unit = S64 / np.where(norms > 0, norms, 1.0)
+    np.testing.assert_allclose(flux, np.linalg.norm(np.diff(unit, axis=1), axis=0), rtol=1e-6, atol=1e-12)
+    assert flux[2] == pytest.approx(1.0) and flux[3] == pytest.approx(1.0)  # into and out of silence
+
+
+@pytest.mark.parametrize(("length", "hop"), [(2048, 512), (2048, 700), (512, 512), (100, 1)])
+def test_time_kernels_equal_numpy(length, hop, rng):
+    y = (0.3 * rng.standard_normal(5000)).astype(np.float32)
+    y[1000:3000] = 0  # frames of exact silence
+    energy, changes = _kernels.weighted_power(y, np.ones(length), hop), _kernels.frame_crossings(y, length, hop)
+    starts = np.arange(1 + (len(y) - length) // hop) * hop
+    y64 = y.astype(np.float64)
+    np.testing.assert_allclose(energy, [np.sum(y64[s : s + length] ** 2) for s in starts], rtol=1e-12)
+    negative = y < 0
+    np.testing.assert_array_equal(changes, [np.sum(negative[s + 1 : s + length] != negative[s : s + length - 1])
+                                            for s in starts])
+    assert (energy[(starts >= 1000) & (starts + length <= 3000)] == 0).all()
+    total, weighted = _kernels.clip_energy(y)
+    assert total == pytest.approx(np.sum(y64**2), rel=1e-12)
+    assert weighted == pytest.approx(np.sum(np.arange(len(y)) * y64**2), rel=1e-12)
+    weights = rng.random(length)
+    np.testing.assert_allclose(_kernels.weighted_power(y, weights, hop),
+                               [np.dot(weights, y64[s : s + length] ** 2) for s in starts], rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_frames", [1, 2, 5, 9, 173])
+def test_mfcc_statistics_equal_numpy_and_librosa_deltas(n_frames, rng):
+    M = rng.standard_normal((13, n_frames)).astype(np.float32)
+    values = features.mfcc_features(M).reshape(8, 13)
+    np.testing.assert_allclose(values[:4], [M.mean(1), M.std(1), M.min(1), M.max(1)], rtol=1e-5, atol=1e-6)
+    width = min(9, n_frames if n_frames % 2 else n_frames - 1)
+    if width >= 3:
+        d1, d2 = (librosa.feature.delta(M, width=width, order=o) for o in (1, 2))
+        expected = [d1.mean(1), d1.std(1), d2.mean(1), d2.std(1)]
+    else:
+        expected = np.zeros((4, 13))
+    np.testing.assert_allclose(values[4:], expected, rtol=1e-4, atol=1e-5)
 
 
 # ------------------------------------------------------------------------ sequences
@@ -284,9 +329,11 @@ def test_mfcc_sequence_of_a_default_four_second_clip_fills_every_frame(rng):
 def test_extract_gives_compute_and_the_frames_of_the_same_stft(rng):
     y = (0.1 * rng.standard_normal(4 * SR)).astype(np.float32)
     values, M = features.extract(y, sr=SR, settings=S)
-    assert values == features.compute(y, sr=SR, settings=S)
+    assert values.shape == (len(features.feature_names(S)),)
+    by_name = dict(zip(features.feature_names(S), values.tolist()))
+    assert by_name == features.compute(y, sr=SR, settings=S)
     np.testing.assert_array_equal(M, features.mfcc_frames(features.spectrogram(y, S), sr=SR, settings=S))
-    np.testing.assert_allclose(_values(values, "mfcc_mean_"), M.mean(axis=1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_values(by_name, "mfcc_mean_"), M.mean(axis=1), rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(features.mfcc_sequence(M, S), features.mfcc_sequence(y, S))
 
 

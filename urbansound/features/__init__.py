@@ -6,7 +6,7 @@ Hann window of ``n_fft`` samples, hop ``hop_length``, frames centred (the signal
 zero-padded by ``n_fft // 2`` on both sides), so a clip of ``n`` samples has
 ``1 + n // hop_length`` frames, exactly as ``librosa.stft``. The time-domain features
 read the samples directly. :func:`compute` returns every column below, in this order
-(:func:`extract` also returns the MFCC frames, for :func:`mfcc_sequence`);
+(:func:`extract` returns them as one vector, with the MFCC frames for :func:`mfcc_sequence`);
 :func:`feature_names` lists them for given settings. All values are finite: silence
 and clips padded by :func:`prepare` get the fallbacks stated below.
 
@@ -91,7 +91,7 @@ def feature_names(settings: FeatureSettings) -> list[str]:
     return [*TIME_NAMES, *_fft_names(settings), *_mfcc_names(settings.n_mfcc)]
 
 
-def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[dict[str, float], np.ndarray]:
+def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
     """All feature sets of one decoded clip, and its MFCC frames, from one STFT.
 
     Parameters
@@ -105,23 +105,23 @@ def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[dict[
 
     Returns
     -------
-    values : dict of str to float
-        Keys exactly ``feature_names(settings)``, in order; every value finite.
+    values : np.ndarray, shape (len(feature_names(settings)),), float64
+        Every column, in the order of :func:`feature_names`; every value finite.
     M : np.ndarray, shape (n_mfcc, 1 + n // hop_length), float32
         The MFCC frames the ``mfcc_*`` columns pool (for :func:`mfcc_sequence`).
     """
     S = spectrogram(y, settings)
     M = mfcc_frames(S, sr=sr, settings=settings)
-    values = {
-        **time_features(y, sr=sr, settings=settings),
-        **fft_features(S, sr=sr, settings=settings),
-        **mfcc_features(M),
-    }
+    values = np.concatenate([
+        time_features(y, sr=sr, settings=settings),
+        fft_features(S, sr=sr, settings=settings),
+        mfcc_features(M),
+    ])
     return values, M
 
 
 def compute(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> dict[str, float]:
-    """All feature sets of one decoded clip, from one STFT: :func:`extract` without the frames.
+    """All feature sets of one decoded clip by name: :func:`extract` without the frames.
 
     Parameters
     ----------
@@ -137,4 +137,5 @@ def compute(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> dict[str, f
     dict of str to float
         Keys exactly ``feature_names(settings)``, in order; every value finite.
     """
-    return extract(y, sr=sr, settings=settings)[0]
+    values, _ = extract(y, sr=sr, settings=settings)
+    return dict(zip(feature_names(settings), values.tolist(), strict=True))

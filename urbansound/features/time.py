@@ -45,16 +45,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.fft
-import scipy.ndimage
-import scipy.sparse
 
-from urbansound.features._common import (
-    _TINY,
-    _weighted_index,
-    _window_sums,
-)
+from urbansound.features import _kernels
+from urbansound.features._common import _TINY
 from urbansound.settings import FeatureSettings
 
 TIME_NAMES = (
@@ -81,7 +78,7 @@ MOD_MIN_DEPTH = 0.05  # envelope std / mean below this counts as unmodulated
 MOD_OCTAVE_TOLERANCE = 0.9  # a shorter lag wins if its peak is this close to the best
 
 
-def time_features(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> dict[str, float]:
+def time_features(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.ndarray:
     """The ``time_*`` columns (see the module docstring).
 
     Parameters
@@ -95,31 +92,24 @@ def time_features(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> dict[
 
     Returns
     -------
-    dict of str to float, keys :data:`TIME_NAMES` in order.
+    np.ndarray, shape (14,), float64: the columns :data:`TIME_NAMES`, in that order.
     """
+    y = np.ascontiguousarray(y, dtype=np.float32)
     n = len(y)
-    # float64: a quiet frame's energy must not drown in the rounding of a loud clip's sums
-    energy = np.square(y, dtype=np.float64)
-    total = float(energy.sum())
-
     length, hop = min(settings.n_fft, n), settings.hop_length
-    rms = np.sqrt(np.maximum(_window_sums(energy, length, hop), 0.0) / length)
+    # one compiled pass per statistic, float64 sums: a quiet frame's energy must not drown
+    # in the rounding of a loud clip's totals
+    rms = np.sqrt(_kernels.weighted_power(y, np.ones(length), hop) / length)
     rms_mean, rms_std = float(rms.mean()), float(rms.std())
     rms_max = float(rms.max())
+    zcr = _kernels.frame_crossings(y, length, hop) / length  # changes at s + 1 .. s + length - 1 of [s, s + length)
 
-    negative = y < 0
-    changes = np.empty(n, dtype=bool)  # changes[i]: the sign changed from sample i - 1 to i
-    changes[0] = False
-    np.not_equal(negative[1:], negative[:-1], out=changes[1:])
-    # a frame [s, s + length) holds the changes at s + 1 .. s + length - 1, not the one into s
-    starts = np.arange(len(rms)) * hop
-    zcr = (_window_sums(changes, length, hop) - changes[starts]) / length
-
-    peak = float(np.max(np.abs(y))) if n else 0.0
+    total, weighted = _kernels.clip_energy(y)
+    peak = float(max(y.max(), -y.min()))  # NumPy's max vectorises; a compiled max(abs) does not
     clip_rms = np.sqrt(total / n) if n else 0.0
     crest = peak / clip_rms if clip_rms > 0 else 0.0
     duration = n / sr
-    centroid = _weighted_index(energy) / total / sr if total > 0 else duration / 2
+    centroid = weighted / total / sr if total > 0 else duration / 2
 
     if rms_std > 1e-9 * max(rms_mean, _TINY) and rms_std > 0:
         z = (rms - rms_mean) / rms_std
@@ -127,14 +117,14 @@ def time_features(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> dict[
     else:
         skew = kurtosis = 0.0
     silent = (rms == 0) | (rms < rms_max * 10 ** (-SILENT_DB / 20))
-    mod_rate, mod_strength = _modulation(envelope(y, sr=sr, energy=energy)[0], sr=sr)
+    mod_rate, mod_strength = _modulation(envelope(y, sr=sr)[0], sr=sr)
 
     values = (duration, rms_mean, rms_std, rms_max, peak, crest, float(zcr.mean()), float(zcr.std()),
               centroid, skew, kurtosis, float(silent.mean()), mod_rate, mod_strength)
-    return dict(zip(TIME_NAMES, map(float, values), strict=True))
+    return np.array(values, dtype=np.float64)
 
 
-def envelope(y: np.ndarray, *, sr: int, energy: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def envelope(y: np.ndarray, *, sr: int) -> tuple[np.ndarray, float]:
     """Amplitude envelope for periodicity: RMS in Hann-weighted 20 ms windows every 5 ms.
 
     Parameters
@@ -143,8 +133,6 @@ def envelope(y: np.ndarray, *, sr: int, energy: np.ndarray | None = None) -> tup
         Mono signal at ``sr`` Hz, full-scale amplitude.
     sr : int
         Sample rate, Hz.
-    energy : np.ndarray, shape (n,), optional
-        ``y ** 2`` in float64, if the caller has it already.
 
     Returns
     -------
@@ -167,19 +155,14 @@ def envelope(y: np.ndarray, *, sr: int, energy: np.ndarray | None = None) -> tup
     window = ENVELOPE_WINDOW_HOPS * hop
     if len(y) < window:
         return np.zeros(0), sr / hop
-    if energy is None:
-        energy = np.square(y, dtype=np.float64)
-    # polyphase: the window is ENVELOPE_WINDOW_HOPS hop-long pieces; weight every hop-long
-    # block of samples by each piece (one small matrix product), then add the pieces of
-    # consecutive blocks: no per-frame copies of the signal
-    taps = ENVELOPE_WINDOW_HOPS
-    weights = np.hanning(window + 2)[1:-1]  # no zero end points: every sample counts
-    weights = (weights / weights.sum()).reshape(taps, hop)
-    n_env = 1 + (len(y) - window) // hop
-    n_blocks = n_env - 1 + taps
-    parts = energy[: n_blocks * hop].reshape(n_blocks, hop) @ weights.T  # (n_blocks, taps)
-    power = sum(parts[q : q + n_env, q] for q in range(taps))
+    power = _kernels.weighted_power(np.ascontiguousarray(y, dtype=np.float32), _envelope_weights(window), hop)
     return np.sqrt(np.maximum(power, 0.0)), sr / hop
+
+
+@lru_cache(maxsize=16)
+def _envelope_weights(window: int) -> np.ndarray:
+    weights = np.hanning(window + 2)[1:-1]  # no zero end points: every sample counts
+    return weights / weights.sum()
 
 
 def _modulation(env: np.ndarray, *, sr: int) -> tuple[float, float]:
