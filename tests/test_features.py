@@ -272,6 +272,43 @@ def test_spectral_frame_kernel_equals_numpy(rng):
     assert flux[2] == pytest.approx(1.0) and flux[3] == pytest.approx(1.0)  # into and out of silence
 
 
+@pytest.mark.parametrize(("sr", "n_fft"), [(22050, 2048), (16000, 512), (8000, 256), (44100, 4096)])
+def test_spectral_contrast_equals_sorting_every_band(sr, n_fft, rng):
+    Sx = np.abs(rng.standard_normal((1 + n_fft // 2, 30))).astype(np.float32)
+    Sx[:, 4] = 0  # silence: the floor on both sides, contrast 0
+    got = features.spectral_contrast(Sx, sr=sr, n_fft=n_fft)
+    edges = [0.0] + [200.0 * 2.0**i for i in range(7)]
+    bins = sorted({min(int(np.ceil(e / (sr / n_fft))), Sx.shape[0]) for e in edges if e < sr / 2} | {Sx.shape[0]})
+    expected = []
+    for lo, hi in zip(bins[:-1], bins[1:]):
+        k = max(1, round(0.02 * (hi - lo)))
+        ordered = np.sort(Sx[lo:hi], axis=0)
+        top, bottom = ordered[-k:].mean(axis=0), ordered[:k].mean(axis=0)
+        expected.append(20 * np.log10(np.maximum(top, 1e-10) / np.maximum(bottom, 1e-10)))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+    assert (got[:, 4] == 0).all()
+
+
+def test_shape_statistics_equal_scipy(rng):
+    import scipy.stats
+
+    x = rng.gamma(2.0, size=300)
+    mean, std, top, skew, kurtosis = _kernels.shape_statistics(x)
+    assert (mean, std, top) == pytest.approx((x.mean(), x.std(), x.max()), rel=1e-12)
+    assert skew == pytest.approx(scipy.stats.skew(x), rel=1e-9)
+    assert kurtosis == pytest.approx(scipy.stats.kurtosis(x), rel=1e-9)
+    assert _kernels.shape_statistics(np.full(50, 0.3))[3:] == (0.0, 0.0)  # flat: no shape, not rounding noise
+
+
+def test_log_sums_kernel_equals_numpy(rng):
+    A = np.abs(rng.standard_normal((20, 1025))).astype(np.float32) * 100
+    A[3] = 0  # silence: every bin at the floor
+    A[5, :7] = 1e30
+    floor = np.float32(1e-5)
+    expected = np.log(np.maximum(A.astype(np.float64), floor)).sum(axis=1)
+    np.testing.assert_allclose(_kernels.log_sums(A, int(floor.view(np.int32))), expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize(("length", "hop"), [(2048, 512), (2048, 700), (512, 512), (100, 1)])
 def test_time_kernels_equal_numpy(length, hop, rng):
     y = (0.3 * rng.standard_normal(5000)).astype(np.float32)

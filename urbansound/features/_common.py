@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from urbansound.features import _kernels
+
 _TINY = 1e-30
 
 
@@ -12,10 +14,14 @@ def _index_width(n: int) -> int:
 
 
 def _mean_std(x: np.ndarray) -> tuple[float, float]:
-    """Mean and (population) standard deviation of a 1-d array; 0, 0 when empty."""
+    """Mean and (population) standard deviation of a 1-d array; 0, 0 when empty.
+
+    Compiled: ``x.mean()`` and ``x.std()`` cost ~15 us of call overhead on these short
+    arrays, and a clip needs about ten such pairs.
+    """
     if x.size == 0:
         return 0.0, 0.0
-    return float(x.mean()), float(x.std())
+    return _kernels.mean_std(np.ascontiguousarray(x, dtype=np.float64))
 
 
 def _parabolic(left: float, centre: float, right: float) -> float:

@@ -78,6 +78,7 @@ ROLLOFF = 0.85
 FLATNESS_AMIN = 1e-10  # power floor, as librosa.feature.spectral_flatness
 CONTRAST_FMIN, CONTRAST_OCTAVES, CONTRAST_QUANTILE = 200.0, 6, 0.02
 CONTRAST_AMIN = 1e-10
+_FLATNESS_FLOOR_BITS = int(np.float32(np.sqrt(FLATNESS_AMIN)).view(np.int32))
 _STFT_BLOCK_BYTES = 1 << 19  # frames per FFT call: temporaries stay in cache, no page faults
 
 
@@ -114,6 +115,7 @@ def spectrogram(y: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     return frame_major.T
 
 
+@lru_cache(maxsize=16)
 def _hann(n: int) -> np.ndarray:
     """Periodic Hann window, as ``scipy.signal.get_window('hann', n)``."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
@@ -218,11 +220,9 @@ def _flatness(A: np.ndarray, energy: np.ndarray) -> np.ndarray:
 
     ``energy``: each frame's ``sum S^2``.
     """
-    # log(max(S^2, amin)) = 2 log(max(S, sqrt(amin))): one vectorised log pass, no power copy
-    logs = np.maximum(A, np.float32(np.sqrt(FLATNESS_AMIN)))
-    np.log(logs, out=logs)
     n_freq = A.shape[1]
-    log_gmean = logs.sum(axis=1).astype(np.float64) * (2.0 / n_freq)
+    # log(max(S^2, amin)) = 2 log(max(S, sqrt(amin))): no power copy
+    log_gmean = _kernels.log_sums(np.ascontiguousarray(A), _FLATNESS_FLOOR_BITS) * (2.0 / n_freq)
     return np.exp(log_gmean) / np.maximum(energy / n_freq, FLATNESS_AMIN)
 
 
@@ -246,22 +246,33 @@ def spectral_contrast(S: np.ndarray, *, sr: int, n_fft: int) -> np.ndarray:
         below sr / 2, the last one running to sr / 2.
     """
     A = np.ascontiguousarray(S.T)  # (n_frames, n_freq)
+    single, sorted_bands = _contrast_bands(sr, n_fft, A.shape[1])
+    top, bottom = [], []
+    if len(single):  # bands of one extreme bin each: all maxima and minima in one call
+        top.append(np.maximum.reduceat(A[:, : single[-1][1]], [lo for lo, _ in single], axis=1))
+        bottom.append(np.minimum.reduceat(A[:, : single[-1][1]], [lo for lo, _ in single], axis=1))
+    for lo, hi, k in sorted_bands:  # NumPy sorts rows with SIMD: faster than a partition or a compiled selection
+        ordered = np.sort(A[:, lo:hi], axis=1)
+        top.append(ordered[:, -k:].sum(axis=1, keepdims=True) / k)
+        bottom.append(ordered[:, :k].sum(axis=1, keepdims=True) / k)
+    high = np.maximum(np.hstack(top), CONTRAST_AMIN)
+    low = np.maximum(np.hstack(bottom), CONTRAST_AMIN)
+    return (20 * (np.log10(high) - np.log10(low))).T
+
+
+@lru_cache(maxsize=16)
+def _contrast_bands(sr: int, n_fft: int, n_freq: int) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int, int], ...]]:
+    """Spectral contrast's sub-bands in bins: the leading ones that average one extreme bin
+    each (lo, hi), then the rest (lo, hi, k)."""
     bin_hz = sr / n_fft
-    n_freq = A.shape[1]
     edges = [0.0] + [CONTRAST_FMIN * 2.0**i for i in range(CONTRAST_OCTAVES + 1)]
     edges = [e for e in edges if e < sr / 2]
     bins = sorted({min(int(np.ceil(e / bin_hz)), n_freq) for e in edges} | {n_freq})
-    out = np.empty((len(bins) - 1, A.shape[0]))
-    for b, (lo, hi) in enumerate(pairwise(bins)):
-        band = A[:, lo:hi]
-        k = max(1, round(CONTRAST_QUANTILE * (hi - lo)))
-        if k == 1:
-            top, bottom = band.max(axis=1), band.min(axis=1)
-        else:  # NumPy sorts rows with SIMD: faster than partition or a compiled selection here
-            ordered = np.sort(band, axis=1)
-            top, bottom = ordered[:, -k:].mean(axis=1), ordered[:, :k].mean(axis=1)
-        out[b] = 20 * (np.log10(np.maximum(top, CONTRAST_AMIN)) - np.log10(np.maximum(bottom, CONTRAST_AMIN)))
-    return out
+    bands = [(lo, hi, max(1, round(CONTRAST_QUANTILE * (hi - lo)))) for lo, hi in pairwise(bins)]
+    # bands widen with frequency, so the one-bin bands come first (a narrower last band
+    # with k = 1 after wider ones goes the sorting way, which gives the same numbers)
+    n_single = next((i for i, (_, _, k) in enumerate(bands) if k > 1), len(bands))
+    return tuple((lo, hi) for lo, hi, _ in bands[:n_single]), tuple(bands[n_single:])
 
 
 def _dominant(spectrum: np.ndarray, *, sr: int, n_fft: int) -> float:

@@ -51,7 +51,7 @@ import numpy as np
 import scipy.fft
 
 from urbansound.features import _kernels
-from urbansound.features._common import _TINY
+from urbansound.features._common import _mean_std
 from urbansound.settings import FeatureSettings
 
 TIME_NAMES = (
@@ -99,9 +99,8 @@ def time_features(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.nd
     length, hop = min(settings.n_fft, n), settings.hop_length
     # one compiled pass per statistic, float64 sums: a quiet frame's energy must not drown
     # in the rounding of a loud clip's totals
-    rms = np.sqrt(_kernels.weighted_power(y, np.ones(length), hop) / length)
-    rms_mean, rms_std = float(rms.mean()), float(rms.std())
-    rms_max = float(rms.max())
+    rms = np.sqrt(_kernels.weighted_power(y, _ones(length), hop) / length)
+    rms_mean, rms_std, rms_max, skew, kurtosis = _kernels.shape_statistics(rms)
     zcr = _kernels.frame_crossings(y, length, hop) / length  # changes at s + 1 .. s + length - 1 of [s, s + length)
 
     total, weighted = _kernels.clip_energy(y)
@@ -111,15 +110,10 @@ def time_features(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.nd
     duration = n / sr
     centroid = weighted / total / sr if total > 0 else duration / 2
 
-    if rms_std > 1e-9 * max(rms_mean, _TINY) and rms_std > 0:
-        z = (rms - rms_mean) / rms_std
-        skew, kurtosis = float(np.mean(z**3)), float(np.mean(z**4) - 3.0)
-    else:
-        skew = kurtosis = 0.0
     silent = (rms == 0) | (rms < rms_max * 10 ** (-SILENT_DB / 20))
     mod_rate, mod_strength = _modulation(envelope(y, sr=sr)[0], sr=sr)
 
-    values = (duration, rms_mean, rms_std, rms_max, peak, crest, float(zcr.mean()), float(zcr.std()),
+    values = (duration, rms_mean, rms_std, rms_max, peak, crest, *_mean_std(zcr),
               centroid, skew, kurtosis, float(silent.mean()), mod_rate, mod_strength)
     return np.array(values, dtype=np.float64)
 
@@ -160,6 +154,11 @@ def envelope(y: np.ndarray, *, sr: int) -> tuple[np.ndarray, float]:
 
 
 @lru_cache(maxsize=16)
+def _ones(n: int) -> np.ndarray:
+    return np.ones(n)
+
+
+@lru_cache(maxsize=16)
 def _envelope_weights(window: int) -> np.ndarray:
     weights = np.hanning(window + 2)[1:-1]  # no zero end points: every sample counts
     return weights / weights.sum()
@@ -172,8 +171,8 @@ def _modulation(env: np.ndarray, *, sr: int) -> tuple[float, float]:
     hi = min(int(np.ceil(rate / MOD_MIN_HZ)), len(env) // 2)  # lags beyond half the clip are noise
     if hi - lo < 2:
         return 0.0, 0.0
-    mean = env.mean()
-    if mean <= 0 or env.std() < MOD_MIN_DEPTH * mean:
+    mean, std = _mean_std(env)
+    if mean <= 0 or std < MOD_MIN_DEPTH * mean:
         return 0.0, 0.0
     x = env - mean
     nfft = scipy.fft.next_fast_len(2 * len(x), real=True)
