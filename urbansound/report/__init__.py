@@ -1,0 +1,197 @@
+"""The report stage: one self-contained HTML page of what a run did, with figures.
+
+:func:`build_report` reads what the other stages left in a :class:`Workspace` and writes
+
+``<reports>/report.html``
+    Self-contained: every figure is embedded as a base64 PNG data URI, so the file can be
+    mailed or archived alone. Sections: run facts (dataset, layout, clips decoded and
+    failed, feature settings, CV protocol, best model, the caller's ``run_facts``), then
+    one section per figure with its caption and, where there is one, the numbers as a
+    table. A figure whose data is absent (no ``cv.json`` yet, no study, a layout without
+    folds, audio gone) is not drawn: its section says why instead.
+``<reports>/figures/<name>.png``
+    Each drawn figure, the same bytes as the embedded one. :data:`FIGURES` lists the
+    names; the PNG of a figure that is absent from this report is removed, so the folder
+    always matches the page.
+
+Inputs, all optional: the feature table, its manifest and failures
+(:mod:`urbansound.featurize`), ``cv.json`` (:mod:`urbansound.evaluation`) and
+``study_activations.json`` (:func:`urbansound.training.study_activations`), and the
+dataset folder (its layout and how many listed clips have audio).
+
+Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg renderer;
+pyplot and its global state are never touched. Each figure function takes plain data and
+returns a figure, or :class:`Missing` with the reason it cannot be drawn.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from urbansound import atomic, featurize
+from urbansound.report.examples import (
+    EXAMPLE_TRIES,
+    SPECTRUM_FLOOR_DB,
+    Example,
+    examples_figure,
+    load_examples,
+    pick_examples,
+)
+from urbansound.report.figures import (
+    class_balance_figure,
+    confusion_figure,
+    cv_figure,
+    fold_balance_figure,
+    study_figure,
+)
+from urbansound.report.inputs import (
+    CV_FILE,
+    DPI,
+    FIGURES,
+    FIGURES_DIR,
+    REPORT_FILE,
+    STUDY_FILE,
+    FigureResult,
+    Missing,
+    _read_json,
+)
+from urbansound.report.page import (
+    _CSS,
+    MAX_FAILURES_LISTED,
+    Section,
+    _e,
+    _png,
+    _run_facts_html,
+    _section_html,
+    cv_table_html,
+    per_class_table_html,
+    study_table_html,
+)
+from urbansound.settings import FeatureSettings, Workspace
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CV_FILE", "DPI", "EXAMPLE_TRIES", "FIGURES", "FIGURES_DIR", "MAX_FAILURES_LISTED", "REPORT_FILE",
+    "SPECTRUM_FLOOR_DB", "STUDY_FILE", "Example", "FigureResult", "Missing", "Section", "build_report",
+    "class_balance_figure", "confusion_figure", "cv_figure", "cv_table_html", "examples_figure",
+    "fold_balance_figure", "load_examples", "per_class_table_html", "pick_examples", "study_figure",
+    "study_table_html",
+]
+
+
+def _sections(table: pd.DataFrame | Missing, settings: FeatureSettings | Missing, cv: dict[str, Any] | Missing,
+              study: dict[str, Any] | Missing) -> list[Section]:
+    sections: list[Section] = []
+    notes: list[str] = []
+    examples: FigureResult
+    balance: FigureResult
+    folds: FigureResult
+    if isinstance(table, Missing):
+        examples = balance = folds = table
+    else:
+        if isinstance(settings, Missing):
+            examples = Missing(f"{settings.reason}: the clips cannot be analysed as the features were")
+        else:
+            clips, notes = load_examples(table, settings)
+            examples = examples_figure(clips, settings)
+        balance, folds = class_balance_figure(table), fold_balance_figure(table)
+    sections.append(Section("examples", "Example clips",
+                            "one labelled training clip per class (the first by clip id whose audio decodes): "
+                            "waveform, mean magnitude spectrum of the STFT frames, and MFCC frames, as the "
+                            "features are computed (MFCC colour scale per row, fitted to coefficients 1 and up: "
+                            "coefficient 0, the log energy, saturates)",
+                            examples, notes=notes))
+    sections.append(Section("class_balance", "Class balance per split",
+                            "decoded clips per class in each split; test clips of the AV layout are unlabelled",
+                            balance))
+    sections.append(Section("fold_balance", "Class balance per fold",
+                            "decoded clips per official fold, stacked by class; leave-one-fold-out CV trains "
+                            "on all folds but one and tests on that one, in turn", folds))
+    cv_fig: FigureResult
+    confusion: FigureResult
+    if isinstance(cv, Missing):
+        cv_fig = confusion = cv
+        cv_html = per_class_html = ""
+    else:
+        cv_fig, confusion = cv_figure(cv), confusion_figure(cv)
+        cv_html = cv_table_html(cv) if cv.get("entries") else ""
+        per_class_html = per_class_table_html(cv) if (cv.get("best_details") or {}).get("per_class") else ""
+    sections.append(Section("cv_scores", "Cross-validated accuracy",
+                            "per model and feature set: mean ± std over the honest protocol's folds (grey dots: "
+                            "single folds); red diamonds: the same model under a random split of the same clips, "
+                            "where scored — the gap is what a leaky split would flatter", cv_fig, cv_html))
+    sections.append(Section("confusion", "Best model: confusion and per-class F1",
+                            "out-of-fold predictions of the best model: counts per (true, predicted) class, "
+                            "coloured by the share of the true class; per-class F1 beside", confusion,
+                            per_class_html))
+    study_result: FigureResult
+    if isinstance(study, Missing):
+        study_result, study_html = Missing(f"the activation study has not been run ({study.reason})"), ""
+    else:
+        study_result, study_html = study_figure(study), study_table_html(study)
+    sections.append(Section("study", "Activation study (the seed's Table 1)",
+                            "mean accuracy of the seed's feed-forward network by activation and hidden layers, "
+                            "on training folds and on held-out folds", study_result, study_html))
+    return sections
+
+
+def build_report(workspace: Workspace, *, data_dir: Path | None = None,
+                 run_facts: Mapping[str, Any] | None = None) -> Path:
+    """Write ``<reports>/report.html`` and ``<reports>/figures/*.png`` for one dataset.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Where the feature table, ``cv.json`` and ``study_activations.json`` are read and
+        the report is written.
+    data_dir : Path, optional
+        The dataset folder, for its layout and how many listed clips have audio.
+    run_facts : mapping, optional
+        Anything else to show under "Run facts", key -> value (e.g. ``stage_seconds``,
+        ``workers``, ``submission``, ``started``); mappings become nested tables.
+
+    Returns
+    -------
+    Path
+        The HTML file.
+    """
+    reports = workspace.reports
+    figures_dir = reports / FIGURES_DIR
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        table: pd.DataFrame | Missing = featurize.read_features(workspace.features)
+    except FileNotFoundError as e:
+        table = Missing(f"no feature table yet ({e})")
+    try:
+        settings: FeatureSettings | Missing = featurize.read_settings(workspace.features)
+    except (FileNotFoundError, ValueError) as e:
+        settings = Missing(f"feature settings unknown ({e})")
+    cv = _read_json(reports / CV_FILE)
+    study = _read_json(reports / STUDY_FILE)
+
+    body = [f"<h1>Urban sound classification report: {_e(workspace.name)}</h1>",
+            _run_facts_html(workspace, data_dir, table, settings, cv, run_facts)]
+    for number, section in enumerate(_sections(table, settings, cv, study), start=1):
+        path = figures_dir / f"{section.name}.png"
+        png = None
+        if isinstance(section.result, Figure):
+            png = _png(section.result)
+            atomic.write_bytes(path, png)
+        else:
+            path.unlink(missing_ok=True)  # a figure of an earlier run would contradict this page
+            log.info("report: %s not drawn: %s", section.name, section.result.reason)
+        body.append(_section_html(number, section, png))
+    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{_e(workspace.name)}: urban sound report</title><style>{_CSS}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+    out = reports / REPORT_FILE
+    atomic.write_bytes(out, page.encode("utf-8"))
+    log.info("report written to %s", out)
+    return out

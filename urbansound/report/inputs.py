@@ -1,0 +1,40 @@
+"""What the report reads and writes, and the marker of a figure it cannot draw.
+
+File names under ``<reports>``, the figure names (:data:`FIGURES`), :class:`Missing`
+and :data:`FigureResult`, and the reading of the JSON results the other stages leave.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from matplotlib.figure import Figure
+
+REPORT_FILE = "report.html"
+FIGURES_DIR = "figures"
+CV_FILE = "cv.json"
+STUDY_FILE = "study_activations.json"
+FIGURES: tuple[str, ...] = ("examples", "class_balance", "fold_balance", "cv_scores", "confusion", "study")
+"""Every figure the report can hold, in page order; ``figures/<name>.png``."""
+DPI = 100
+
+
+class Missing(NamedTuple):
+    """A figure that cannot be drawn, and why (shown on the page in its place)."""
+
+    reason: str
+
+
+FigureResult = Figure | Missing
+
+
+def _read_json(path: Path) -> dict[str, Any] | Missing:
+    if not path.is_file():
+        return Missing(f"no {path.name} in {path.parent}")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return Missing(f"{path} cannot be read ({e})")
+    return data if isinstance(data, dict) else Missing(f"{path} does not hold a JSON object")
