@@ -133,8 +133,9 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
                             dataset=dataset, seed=settings.seed, n_mfcc=data.n_mfcc, leak_folds=leak)
     cv_json = report.write(reports_dir)
     best = report.best
-    X = data.inputs[best.feature_set]
-    estimator = client.submit(_fit, best.model, settings.seed, data.n_mfcc, X, data.y, pure=False).result()
+    # scattered, not embedded in the task: a matrix of 8732 clips is a 14 MiB graph otherwise
+    X, y = (client.scatter(a, hash=False) for a in (data.inputs[best.feature_set], data.y))
+    estimator = client.submit(_fit, best.model, settings.seed, data.n_mfcc, X, y, pure=False).result()
     features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]
     model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator, features=features,
                          feature_settings=featurize.read_settings(features_dir), classes=sorted(set(data.y)),
