@@ -74,10 +74,16 @@ Protocol = Literal["auto", "official", "grouped", "kfold"]
 
 
 class TrainSettings(_Frozen):
-    """Which models are cross-validated, and how."""
+    """Which models are cross-validated, and how.
 
-    models: tuple[str, ...] = ("forest",)
-    feature_sets: tuple[str, ...] = ("mfcc",)
+    Default: a linear baseline and the seed project's own feed-forward network, on all
+    three feature sets together. On the synthetic sets measured (349, 2620 and 8732
+    clips) all sets beat MFCC alone by 3-6 points, and both models beat the random forest
+    the first version used, which also took 30x their fitting time (README, Measured).
+    """
+
+    models: tuple[str, ...] = ("logreg", "fnn")
+    feature_sets: tuple[str, ...] = ("all",)
     cv: Protocol = "auto"
     n_splits: int = Field(5, ge=2, le=20, description="folds for grouped and kfold")
     seed: int = 0
