@@ -248,3 +248,12 @@ def test_report_renders_in_a_headless_browser(full_run: Run, tmp_path: Path):
         check=True, capture_output=True, timeout=90)
     assert shot.is_file()
     assert_non_blank_png(shot.read_bytes())
+
+
+def test_the_protocol_is_flagged_optimistic_once():
+    from urbansound.report.inputs import protocol_text
+
+    leaky = "stratified 5-fold over clips; recordings unknown, so slices of one recording may sit on both sides: optimistic"
+    assert protocol_text({"note": leaky, "optimistic": True}).count("optimistic") == 1
+    assert protocol_text({"note": "stratified 5-fold over clips", "optimistic": True}).endswith("(optimistic)")
+    assert "optimistic" not in protocol_text({"note": "leave one official fold out (10 folds)", "optimistic": False})

@@ -17,7 +17,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from urbansound.report.inputs import DPI, FigureResult, Missing
+from urbansound.report.inputs import DPI, FigureResult, Missing, protocol_text
 from urbansound.settings import CLASSES
 
 _UNLABELLED = "(unlabelled)"
@@ -157,8 +157,7 @@ def cv_figure(cv: Mapping[str, Any]) -> FigureResult:
     ax.set_xlim(0, 1.06)
     ax.set_xlabel("accuracy")
     ax.grid(True, axis="x", alpha=0.3)
-    title = f"Cross-validation: {cv.get('note', '')}"
-    ax.set_title(title + (" (optimistic)" if cv.get("optimistic") else ""), fontsize=11)
+    ax.set_title(f"Cross-validation: {protocol_text(cv)}", fontsize=11)
     fig.legend(loc="outside lower center", ncol=3, fontsize=9, frameon=False)
     return fig
 

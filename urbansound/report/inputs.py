@@ -38,3 +38,9 @@ def _read_json(path: Path) -> dict[str, Any] | Missing:
     except (OSError, ValueError) as e:
         return Missing(f"{path} cannot be read ({e})")
     return data if isinstance(data, dict) else Missing(f"{path} does not hold a JSON object")
+
+
+def protocol_text(cv: dict[str, Any]) -> str:
+    """The CV protocol's note from ``cv.json``, flagged optimistic once if it is."""
+    note = str(cv.get("note", ""))
+    return note + (" (optimistic)" if cv.get("optimistic") and "optimistic" not in note else "")

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from urbansound import featurize
 from urbansound.datasets import inspect_dataset
 from urbansound.exceptions import DatasetError
-from urbansound.report.inputs import DPI, FIGURES_DIR, FigureResult, Missing
+from urbansound.report.inputs import DPI, FIGURES_DIR, FigureResult, Missing, protocol_text
 from urbansound.settings import FeatureSettings, Workspace
 
 MAX_FAILURES_LISTED = 50
@@ -170,8 +170,7 @@ def _run_facts_html(workspace: Workspace, data_dir: Path | None, table: pd.DataF
         facts.append(("cross-validation", f"not run yet: {cv.reason}"))
     else:
         best = cv.get("best") or {}
-        facts.append(("CV protocol", f"{cv.get('protocol', '?')}: {cv.get('note', '')}"
-                      + (" (optimistic)" if cv.get("optimistic") else "")))
+        facts.append(("CV protocol", f"{cv.get('protocol', '?')}: {protocol_text(cv)}"))
         if best:
             accuracy = f"{best.get('mean', float('nan')):.3f} ± {best.get('std', float('nan')):.3f}"
             what = f"{best.get('model')} on {best.get('feature_set')} features"
