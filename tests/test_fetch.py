@@ -278,7 +278,7 @@ def test_unreachable_server_keeps_the_part(good_md5, tmp_path):
 def test_not_enough_disk_space_is_said_before_writing(served, good_md5, tmp_path, monkeypatch):
     import shutil
 
-    monkeypatch.setattr("urbansound.fetch.shutil.disk_usage", lambda p: shutil._ntuple_diskusage(10, 10, 10))
+    monkeypatch.setattr("urbansound.fetch._download.shutil.disk_usage", lambda p: shutil._ntuple_diskusage(10, 10, 10))
     with pytest.raises(FetchError, match="not enough space"):
         download(served.remote(good_md5), tmp_path)
     assert not (tmp_path / f"{FILENAME}.part").exists()
