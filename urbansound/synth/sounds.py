@@ -1,60 +1,25 @@
-"""A deterministic synthetic dataset in either real layout.
+"""The sounds of the synthetic dataset: one signal generator per class, and :func:`render`.
 
 Each class has an acoustic signature of its own (a siren sweeps, a jackhammer pulses at
-10-20 Hz, a gun shot is an impulse with a decaying tail, an engine idles as a low
-periodic rumble, ...). Clips are cut from synthetic *recordings*: the slices of one
-recording share its parameters (pitch, rate, background), so that, as in the real data,
-a random split of slices leaks across folds. Background noise, volume changes and quiet
-events of other classes keep the task from being trivially separable.
-
-Same arguments, same bytes: every clip draws from its own seeded generator.
+10-20 Hz, a gun shot is an impulse with a decaying tail, ...). :func:`render` puts one
+clip's class signal over the background of its recording: broadband noise, the
+recording's *place* (a band of noise, two hums, sometimes another source that never
+stops), at a level set by the clip's salience. Randomness comes from seeded generators
+only: same clip and seed, same samples.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import soundfile as sf
 
 from urbansound.settings import CLASSES
 
-log = logging.getLogger(__name__)
-
-# Clips per class in the real UrbanSound8K, per 1000 of the largest classes.
-REAL_CLASS_SHARE = {
-    "air_conditioner": 1.0,
-    "car_horn": 0.429,
-    "children_playing": 1.0,
-    "dog_bark": 1.0,
-    "drilling": 1.0,
-    "engine_idling": 1.0,
-    "gun_shot": 0.374,
-    "jackhammer": 1.0,
-    "siren": 0.929,
-    "street_music": 1.0,
-}
-AV_TRAIN_SHARE = 5435 / 8732  # the real AV train/test proportion
 SR = 22050
 CLIP_SECONDS = 4.0
 DEFAULT_SNR_DB = 6.0
-
-# The real format mix, approximately (UrbanSound8K's published file statistics): mostly
-# 44.1 and 48 kHz stereo, 16 or 24-bit, with a tail of other rates and depths.
-RATE_MIX = {44100: 0.61, 48000: 0.29, 96000: 0.07, 24000: 0.01, 16000: 0.005, 22050: 0.005,
-            11025: 0.005, 192000: 0.002, 8000: 0.002, 32000: 0.001}
-SUBTYPE_MIX = {"PCM_16": 0.66, "PCM_24": 0.31, "PCM_32": 0.01, "FLOAT": 0.01, "PCM_U8": 0.01}
-STEREO_SHARE = 0.915
-FOREGROUND_SHARE = 0.65  # salience 1; the rest are background (salience 2)
-# Share of clips shorter than the full 4 s, per class (short events are short).
-SHORT_SHARE = {"gun_shot": 0.6, "car_horn": 0.45, "dog_bark": 0.3}
-_OTHER_SHORT_SHARE = 0.08
 
 
 @dataclass(frozen=True)
@@ -295,136 +260,3 @@ def render(clip: Clip, *, seed: int, snr_db: float = DEFAULT_SNR_DB) -> np.ndarr
     right = 0.85 * np.concatenate([np.zeros(delay), y[: n - delay]]) + 0.002 * rng.standard_normal(n)
     return np.stack([y, np.clip(right, -1, 1)], axis=1)
 
-
-def _choice(rng: Rng, mix: dict) -> object:
-    keys = list(mix)
-    p = np.array([mix[k] for k in keys], dtype=float)
-    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
-
-
-def plan(clips_per_class: int, *, seed: int, formats: str = "real") -> list[Clip]:
-    """Which clips to make.
-
-    The real class balance; recordings of 1-8 slices, each recording in one of 10 folds
-    (as in UrbanSound8K), with one file format, one salience and one duration habit.
-
-    Parameters
-    ----------
-    formats : {"real", "simple"}
-        ``real``: the real mix of rates, bit depths, channels and headers; ``simple``:
-        22050 Hz mono 16-bit WAV (fast, for tests).
-    """
-    if formats not in ("real", "simple"):
-        raise ValueError(f"unknown formats {formats!r}; use 'real' or 'simple'")
-    rng = np.random.default_rng([seed, 0xC1A55])
-    clips: list[Clip] = []
-    recording = 0
-    for label in CLASSES:
-        remaining = max(1, round(clips_per_class * REAL_CLASS_SHARE[label]))
-        while remaining > 0:
-            recording += 1
-            count = min(remaining, int(rng.integers(1, 9)))
-            fold = int(rng.integers(1, 11))
-            short = rng.random() < SHORT_SHARE.get(label, _OTHER_SHORT_SHARE)
-            salience = 1 if rng.random() < FOREGROUND_SHARE else 2
-            fmt: dict = {}
-            if formats == "real":
-                subtype = str(_choice(rng, SUBTYPE_MIX))
-                fmt = {"sr": int(_choice(rng, RATE_MIX)), "subtype": subtype,
-                       "channels": 2 if rng.random() < STEREO_SHARE else 1,
-                       # 24-bit files come with WAVE_FORMAT_EXTENSIBLE headers, as in the real data
-                       "container": "WAVEX" if subtype == "PCM_24" or rng.random() < 0.05 else "WAV"}
-            for s in range(count):
-                # Short events: log-uniform from 0.05 s (under one 2048-sample frame) to 4 s.
-                seconds = round(float(np.exp(rng.uniform(np.log(0.05), np.log(CLIP_SECONDS)))), 3) if short else CLIP_SECONDS
-                clips.append(Clip(len(clips), label, recording, s, fold, seconds, salience=salience, **fmt))
-            remaining -= count
-    return clips
-
-
-def _write_clip(args: tuple[Clip, Path, int, float]) -> None:
-    clip, path, seed, snr_db = args
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, render(clip, seed=seed, snr_db=snr_db), clip.sr, subtype=clip.subtype, format=clip.container)
-    if clip.subtype == "FLOAT":
-        _zero_peak_timestamp(path)
-
-
-def _zero_peak_timestamp(path: Path) -> None:
-    """libsndfile stamps float WAVs' PEAK chunk with the time of writing: zero it, so
-    the same seed gives the same bytes."""
-    with open(path, "r+b") as f:
-        head = f.read(512)
-        at = head.find(b"PEAK")
-        if at >= 0:
-            f.seek(at + 12)  # 'PEAK', chunk size, version, then the 4-byte timestamp
-            f.write(b"\0\0\0\0")
-
-
-def write_dataset(out: Path, *, layout: str = "av", clips_per_class: int = 40, seed: int = 0,
-                  snr_db: float = DEFAULT_SNR_DB, formats: str = "real", jobs: int | None = None) -> pd.DataFrame:
-    """Write a synthetic dataset and its metadata.
-
-    Parameters
-    ----------
-    out : Path
-        Destination folder (created; existing files with the same names are overwritten).
-    layout : {"av", "urbansound8k"}
-        Which real layout to imitate.
-    clips_per_class : int
-        Clips of each of the common classes; rarer classes get fewer, as in the real data.
-    seed : int
-        Same arguments, same bytes (whatever ``jobs``).
-    snr_db : float
-        Difficulty: lower is harder (see :func:`render`).
-    formats : {"real", "simple"}
-        File formats (see :func:`plan`).
-    jobs : int, optional
-        Processes writing clips (default: one per core).
-
-    Returns
-    -------
-    pd.DataFrame
-        One row per clip written: ``file`` (relative to ``out``), ``label, recording,
-        slice, fold, seconds, sr, subtype, channels, salience``.
-    """
-    out = Path(out)
-    if layout not in ("av", "urbansound8k"):
-        raise ValueError(f"unknown layout {layout!r}; use 'av' or 'urbansound8k'")
-    if clips_per_class < 1:
-        raise ValueError(f"clips_per_class must be at least 1, got {clips_per_class}")
-    clips = plan(clips_per_class, seed=seed, formats=formats)
-    if layout == "urbansound8k":
-        files = [f"audio/fold{c.fold}/{c.recording}-{CLASSES.index(c.label)}-0-{c.slice}.wav" for c in clips]
-        meta = pd.DataFrame({
-            "slice_file_name": [f.rsplit("/", 1)[1] for f in files],
-            "fsID": [c.recording for c in clips],
-            "start": [c.slice * CLIP_SECONDS for c in clips],
-            "end": [c.slice * CLIP_SECONDS + c.seconds for c in clips],
-            "salience": [c.salience for c in clips],
-            "fold": [c.fold for c in clips],
-            "classID": [CLASSES.index(c.label) for c in clips],
-            "class": [c.label for c in clips],
-        })
-        (out / "metadata").mkdir(parents=True, exist_ok=True)
-        meta.to_csv(out / "metadata" / "UrbanSound8K.csv", index=False)
-    else:
-        rng = np.random.default_rng([seed, 0xA7])
-        ids = rng.permutation(len(clips))
-        is_train = rng.random(len(clips)) < AV_TRAIN_SHARE
-        files = [f"{'Train' if t else 'Test'}/{i}.wav" for i, t in zip(ids, is_train)]
-        meta = pd.DataFrame({"ID": ids, "Class": [c.label for c in clips], "train": is_train}).sort_values("ID")
-        out.mkdir(parents=True, exist_ok=True)
-        meta[meta["train"]][["ID", "Class"]].to_csv(out / "train.csv", index=False)  # sorted by ID, as the real ones
-        meta[~meta["train"]][["ID"]].to_csv(out / "test.csv", index=False)
-    work = [(c, out / f, seed, snr_db) for c, f in zip(clips, files)]
-    jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(work) > 50:
-        with ProcessPoolExecutor(jobs) as pool:
-            list(pool.map(_write_clip, work, chunksize=16))
-    else:
-        for item in work:
-            _write_clip(item)
-    log.debug("wrote %d clips (%s layout) to %s", len(clips), layout, out)
-    return pd.DataFrame({"file": files, **{k: [getattr(c, k) for c in clips] for k in (
-        "label", "recording", "slice", "fold", "seconds", "sr", "subtype", "channels", "salience")}})
