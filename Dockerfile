@@ -8,11 +8,14 @@
 # platform where pip falls back to the wheel without it.
 FROM python:3.11-slim
 
+# NUMBA_CACHE_DIR: the feature kernels compile on first use and cache the machine code;
+# site-packages is not the app user's to write, /tmp always is (a few seconds per container)
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PREFECT_SERVER_ANALYTICS_ENABLED=false
+    PREFECT_SERVER_ANALYTICS_ENABLED=false \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
 
 # The user the services run as; match your uid/gid so that files written to the ./data
 # bind mount stay yours: APP_UID=$(id -u) APP_GID=$(id -g) docker compose build
