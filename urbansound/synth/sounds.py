@@ -44,14 +44,18 @@ Gen = Callable[[Rng, dict, int, int], np.ndarray]
 
 
 # ---------------------------------------------------------------- signal helpers
+def _unit(y: np.ndarray) -> np.ndarray:
+    """``y`` scaled to unit RMS (silence stays silence)."""
+    return y / (np.sqrt(np.mean(y**2)) + 1e-12)
+
+
 def _shaped_noise(rng: Rng, n: int, sr: int, *, alpha: float = 0.0, lo: float = 0.0, hi: float | None = None) -> np.ndarray:
     """Noise with a 1/f**alpha spectrum, band-limited to [lo, hi] Hz, unit RMS."""
     spec = np.fft.rfft(rng.standard_normal(n))
     f = np.fft.rfftfreq(n, 1 / sr)
     gain = np.where(f > 0, np.maximum(f, 1.0) ** (-alpha / 2), 0.0)
     gain[(f < lo) | (f > (hi or sr / 2))] = 0.0
-    y = np.fft.irfft(spec * gain, n)
-    return y / (np.sqrt(np.mean(y**2)) + 1e-12)
+    return _unit(np.fft.irfft(spec * gain, n))
 
 
 def _harmonics(phase: np.ndarray, amps: list[float] | np.ndarray) -> np.ndarray:
@@ -212,10 +216,6 @@ GENERATORS: dict[str, Gen] = {
     "siren": _siren,
     "street_music": _street_music,
 }
-
-
-def _unit(y: np.ndarray) -> np.ndarray:
-    return y / (np.sqrt(np.mean(y**2)) + 1e-12)
 
 
 def render(clip: Clip, *, seed: int, snr_db: float = DEFAULT_SNR_DB) -> np.ndarray:
