@@ -123,19 +123,8 @@ def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[np.nd
 def compute(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> dict[str, float]:
     """All feature sets of one decoded clip by name: :func:`extract` without the frames.
 
-    Parameters
-    ----------
-    y : np.ndarray, shape (n,), float32
-        Mono signal at ``sr`` Hz, full-scale amplitude, at least ``n_fft`` samples
-        (see :func:`prepare`).
-    sr : int
-        Sample rate, Hz.
-    settings : FeatureSettings
-
-    Returns
-    -------
-    dict of str to float
-        Keys exactly ``feature_names(settings)``, in order; every value finite.
+    Parameters as :func:`extract`. Returns a dict of str to float whose keys are exactly
+    ``feature_names(settings)``, in order.
     """
     values, _ = extract(y, sr=sr, settings=settings)
     return dict(zip(feature_names(settings), values.tolist(), strict=True))
