@@ -88,3 +88,82 @@ def test_leaky_split_is_reported_beside_the_honest_one(client):
     assert "random split" in report.markdown() and "leak gap" in report.markdown()
     details = report.to_json()["best_details"]
     assert details["classes"] == ["dog_bark", "siren"] and np.sum(details["confusion"]) == len(t)
+
+
+# ------------------------------------------------------------- leakage across splits
+class _Spy:
+    """A learned step that records the rows it is fitted on (column 0 holds each row's id)."""
+
+    fitted_on: list[set[int]] = []
+
+    def fit(self, X, y=None):
+        _Spy.fitted_on.append(set(X[:, 0].astype(int).tolist()))
+        self.mean_ = X.mean(axis=0)
+        return self
+
+    def transform(self, X):
+        return X - self.mean_
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+
+def _augmented_problem(rng):
+    """60 clips as recorded (rows 0..59, 6 folds), then two augmented rows per clip."""
+    t = _table(n_recordings=20, slices=3)
+    n = len(t)
+    source = np.concatenate([np.arange(n), np.repeat(np.arange(n), 2)])
+    X = np.column_stack([np.arange(len(source)), rng.normal(size=(len(source), 3))]).astype(np.float32)
+    y = t["label"].to_numpy()[source]
+    return t, X, y, source
+
+
+def test_augmented_rows_follow_their_source_and_are_never_scored(monkeypatch, rng):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from urbansound import evaluation
+
+    t, X, y, source = _augmented_problem(rng)
+    monkeypatch.setattr(evaluation, "make_model", lambda *a, **k: make_pipeline(_Spy(), LogisticRegression()))
+    _Spy.fitted_on = []
+    folds = make_folds(t, "official")
+    for train, test in folds.splits:
+        result = evaluation._fit_score(Candidate("logreg", "x"), 0, None, X, y, (train, test), source)
+        seen = _Spy.fitted_on[-1]
+        # every augmented row of a training clip, no row made from a test clip
+        assert seen == {i for i in range(len(source)) if source[i] in set(train)}
+        assert not {source[i] for i in seen} & set(test)
+        # scored on the clips as recorded of the test fold, nothing else
+        assert sorted(result["test_index"]) == sorted(test.tolist()) and max(test) < len(t)
+    assert len(_Spy.fitted_on) == len(folds.splits)
+
+
+def test_a_learned_step_never_sees_a_test_fold(monkeypatch, rng):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from urbansound import evaluation
+
+    t, X, y, _ = _augmented_problem(rng)
+    X, y = X[: len(t)], y[: len(t)]
+    monkeypatch.setattr(evaluation, "make_model", lambda *a, **k: make_pipeline(_Spy(), LogisticRegression()))
+    _Spy.fitted_on = []
+    for protocol in ("official", "grouped", "kfold"):
+        for train, test in make_folds(t, protocol, n_splits=4).splits:
+            evaluation._fit_score(Candidate("logreg", "x"), 0, None, X, y, (train, test))
+            assert _Spy.fitted_on[-1] == set(train.tolist())
+            assert not _Spy.fitted_on[-1] & set(test.tolist())
+
+
+def test_training_rows_without_augmentation_are_the_split():
+    from urbansound.evaluation import training_rows
+
+    train = np.array([0, 2, 3])
+    np.testing.assert_array_equal(training_rows(train, None, 5), train)
+    source = np.array([0, 1, 2, 3, 0, 1, 1, 3])
+    np.testing.assert_array_equal(training_rows(train, source, len(source)), [0, 2, 3, 4, 7])
+    np.testing.assert_array_equal(training_rows(train, source, 4), [0, 2, 3])  # a sequence input: no copies

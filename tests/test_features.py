@@ -50,7 +50,7 @@ def test_names_equal_keys_all_finite_and_count_as_documented(n_mfcc, n_bands, rn
     values = features.compute(y, sr=SR, settings=settings)
     names = features.feature_names(settings)
     assert list(values) == names
-    assert len(set(names)) == len(names) == 14 + (n_bands + 13) + 8 * n_mfcc
+    assert len(set(names)) == len(names) == 14 + (n_bands + 13) + 8 * n_mfcc + 5 * settings.n_mels
     assert all(type(v) is float for v in values.values())
     assert np.isfinite(list(values.values())).all()
     assert {name.split("_")[0] for name in names} == set(features.FEATURE_SETS)
@@ -60,8 +60,8 @@ def test_names_equal_keys_all_finite_and_count_as_documented(n_mfcc, n_bands, rn
     assert bands == sorted(bands)
 
 
-def test_default_table_has_411_columns():
-    assert len(features.feature_names(S)) == 411
+def test_default_table_has_1051_columns():
+    assert len(features.feature_names(S)) == 1051
 
 
 @pytest.mark.parametrize(
@@ -394,3 +394,43 @@ def test_features_separate_low_from_high_tones():
         a, b, c = (_values(d, prefix) for d in (low, low_again, high))
         assert np.linalg.norm(a - b) < np.linalg.norm(a - c) / 3
     assert high["time_zcr_mean"] > 10 * low["time_zcr_mean"]
+
+
+# ------------------------------------------------------------------------- pcen_*
+def test_pcen_columns_equal_librosa_pcen_of_librosa_mel(rng):
+    import librosa
+
+    y = (0.1 * rng.standard_normal(3 * SR)).astype(np.float32)
+    S_ = features.spectrogram(y, S)
+    mel = features.mel_power(S_, sr=SR, settings=S)
+    ref_mel = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=S.n_fft, hop_length=S.hop_length, n_mels=S.n_mels)
+    np.testing.assert_allclose(mel.T, ref_mel, rtol=1e-3, atol=1e-6 * ref_mel.max())
+    P = librosa.pcen(ref_mel * 2.0**31, sr=SR, hop_length=S.hop_length)
+    v = dict(zip(features.feature_names(S), features.extract(y, sr=SR, settings=S)[0]))
+    for stat, ref in (("mean", P.mean(axis=1)), ("std", P.std(axis=1)), ("max", P.max(axis=1)),
+                      ("p10", np.percentile(P, 10, axis=1)), ("p90", np.percentile(P, 90, axis=1))):
+        np.testing.assert_allclose(_values(v, f"pcen_{stat}_"), ref, rtol=2e-3, atol=2e-3)
+
+
+def test_pcen_flattens_a_steady_background_and_keeps_an_onset(rng):
+    """A steady hum reads near-constant after PCEN; a burst over it stands out in its bands."""
+    t = np.arange(4 * SR) / SR
+    hum = 0.3 * np.sin(2 * np.pi * 120 * t)
+    burst = np.where((t > 2.0) & (t < 2.3), 0.3 * np.sin(2 * np.pi * 3000 * t), 0.0)
+    v = dict(zip(features.feature_names(S), features.extract((hum + burst).astype(np.float32), sr=SR, settings=S)[0]))
+    freqs = librosa_mel_centres()
+    hum_band, burst_band = int(np.argmin(abs(freqs - 120))), int(np.argmin(abs(freqs - 3000)))
+    p10, p90, peak = (_values(v, f"pcen_{s}_") for s in ("p10", "p90", "max"))
+    assert p90[hum_band] - p10[hum_band] < 0.25 * peak[hum_band]  # the hum: about constant
+    assert peak[burst_band] > 5 * p90[burst_band]  # the burst: rare and strong
+
+
+def librosa_mel_centres():
+    import librosa
+
+    return librosa.mel_frequencies(n_mels=S.n_mels + 2, fmax=SR / 2)[1:-1]
+
+
+def test_pcen_of_silence_is_zero():
+    v = dict(zip(features.feature_names(S), features.extract(np.zeros(SR, np.float32), sr=SR, settings=S)[0]))
+    assert not _values(v, "pcen_").any()

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from urbansound.exceptions import UrbanSoundError
 from urbansound.models.registry import MODEL_NAMES
 from urbansound.settings import (
+    DEFAULT_AUGMENT,
     FeatureSettings,
     PipelineSettings,
     TrainSettings,
@@ -43,7 +44,11 @@ def _add_workspace(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="dataset name in the workspace (default: the data folder's name)")
 
 
-def _add_features(p: argparse.ArgumentParser) -> None:
+def _augment(value: str) -> tuple[str, ...]:
+    return () if value.strip().lower() in ("", "none", "off") else _csv(value)
+
+
+def _add_features(p: argparse.ArgumentParser, *, augment: tuple[str, ...] = ()) -> None:
     g = p.add_argument_group("features")
     d = FeatureSettings()
     g.add_argument("--sample-rate", type=int, default=d.sample_rate, help="decode rate, Hz (default: %(default)s)")
@@ -51,6 +56,14 @@ def _add_features(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hop-length", type=int, default=d.hop_length, help="STFT hop, samples (default: %(default)s)")
     g.add_argument("--n-mels", type=int, default=d.n_mels, help="mel bands (default: %(default)s)")
     g.add_argument("--n-mfcc", type=int, default=d.n_mfcc, help="MFCC coefficients (default: %(default)s)")
+    g.add_argument("--n-bands", type=int, default=d.n_bands,
+                   help="log-spaced bands of the fft_band_* columns (default: %(default)s)")
+    g.add_argument("--sequence-frames", type=int, default=d.sequence_frames,
+                   help="MFCC frames kept per clip for the rnn (default: %(default)s)")
+    g.add_argument("--augment", type=_augment, default=augment, metavar="KIND:VALUE,...|none",
+                   help="training-time augmentation: extra rows for each training clip, e.g. speed:0.9,speed:1.1 "
+                        "(kinds: speed, pitch, stretch, gain, noise; see urbansound/augment.py); "
+                        f"default: {','.join(augment) or 'none'}")
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per Dask task (default: %(default)s)")
     p.add_argument("--allow-missing", action="store_true",
                    help="run over the clips present when some listed audio files are missing")
@@ -71,16 +84,20 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
     g.add_argument("--show-leak", action="store_true",
                    help="also score a random split of the same clips beside the honest protocol")
+    g.add_argument("--no-augmented", dest="augmented", action="store_false",
+                   help="leave out the table's augmented rows (default: fit on those made from each split's "
+                        "training clips; they are never scored)")
 
 
 def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
     return FeatureSettings(sample_rate=a.sample_rate, n_fft=a.n_fft, hop_length=a.hop_length,
-                           n_mels=a.n_mels, n_mfcc=a.n_mfcc, batch_size=a.batch_size)
+                           n_mels=a.n_mels, n_mfcc=a.n_mfcc, n_bands=a.n_bands, sequence_frames=a.sequence_frames,
+                           augment=a.augment, batch_size=a.batch_size)
 
 
 def _train_settings(a: argparse.Namespace) -> TrainSettings:
     return TrainSettings(models=a.models, feature_sets=a.feature_sets, cv=a.cv, n_splits=a.n_splits, seed=a.seed,
-                         show_leak=a.show_leak)
+                         show_leak=a.show_leak, augmented=a.augmented)
 
 
 def _progress(done: int, total: int, failed: int, rate: float) -> None:
@@ -323,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the whole pipeline as one Prefect flow run on Dask")
     p.add_argument("--data", type=Path, default=Path("data/raw/synthetic-av"), help="dataset folder (default: %(default)s)")
     _add_workspace(p)
-    _add_features(p)
+    _add_features(p, augment=DEFAULT_AUGMENT)
     _add_train(p)
     _add_cluster(p)
     p.set_defaults(func=cmd_run)
@@ -334,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS instead of a cron schedule")
     p.add_argument("--deployment", default="scheduled", help="deployment name (default: %(default)s)")
     _add_workspace(p)
-    _add_features(p)
+    _add_features(p, augment=DEFAULT_AUGMENT)
     _add_train(p)
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="existing Dask scheduler for the runs (default: $DASK_SCHEDULER_ADDRESS, else a LocalCluster per run)")

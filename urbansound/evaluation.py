@@ -112,11 +112,31 @@ class Candidate:
         return self.label or self.model
 
 
+def training_rows(train: np.ndarray, source: np.ndarray | None, n_rows: int) -> np.ndarray:
+    """Rows a model of this split is fitted on: the training clips, and the augmented rows
+    made from them (never one made from a test clip).
+
+    Parameters
+    ----------
+    train : np.ndarray of int
+        The split's training clips (rows of the clips as recorded).
+    source : np.ndarray of int, shape (n_all_rows,), or None
+        For each row, the row of the clip it was made from (itself for a clip as recorded);
+        None when there are no augmented rows.
+    n_rows : int
+        Rows of the input at hand (a sequence input holds the clips as recorded only).
+    """
+    if source is None:
+        return np.asarray(train)
+    return np.flatnonzero(np.isin(np.asarray(source)[:n_rows], train))
+
+
 def _fit_score(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np.ndarray,
-               split: Split) -> dict[str, Any]:
-    train, test = split
+               split: Split, source: np.ndarray | None = None) -> dict[str, Any]:
+    train, test = split  # clips as recorded: only they are ever scored
     start = time.perf_counter()
-    est = make_model(c.model, seed=seed, n_mfcc=n_mfcc, **dict(c.params)).fit(X[train], y[train])
+    rows = training_rows(train, source, len(X))
+    est = make_model(c.model, seed=seed, n_mfcc=n_mfcc, **dict(c.params)).fit(X[rows], y[rows])
     pred = est.predict(X[test])
     return {"accuracy": float(accuracy_score(y[test], pred)),
             "train_accuracy": float(accuracy_score(y[train], est.predict(X[train]))),
@@ -223,6 +243,7 @@ def cross_validate(
     n_mfcc: int | None = None,
     leak_folds: Folds | None = None,
     on_result: Progress | None = None,
+    source: np.ndarray | None = None,
 ) -> CVReport:
     """Cross-validate every candidate on Dask, one task per (candidate, fold).
 
@@ -233,8 +254,9 @@ def cross_validate(
     ----------
     inputs : dict
         Feature set name -> matrix, shape (n_clips, n_columns), float32.
-    y : np.ndarray, shape (n_clips,)
-        Labels.
+    y : np.ndarray, shape (n_rows,)
+        Labels: the clips as recorded (``n_clips`` rows, which ``folds`` split), then any
+        augmented rows.
     candidates : list of Candidate
     folds : Folds
         The honest protocol's splits.
@@ -245,12 +267,18 @@ def cross_validate(
         A random split of the same clips, run beside the honest one to show the leak.
     on_result : callable, optional
         Called with a line of text as each candidate finishes.
+    source : np.ndarray of int, shape (n_rows,), optional
+        For augmented rows, the row of their source clip (see :func:`training_rows`): a
+        split fits on an augmented row only when its source clip is on the training side,
+        and scores the clips as recorded only.
     """
     for c in candidates:  # unknown names, inputs or parameters fail here, before any work is shipped
         make_model(c.model, n_mfcc=n_mfcc or 1, **dict(c.params))
         if c.feature_set not in inputs:
             raise ModelError(f"no input {c.feature_set!r} for model {c.model!r}; have {', '.join(inputs)}")
     y = np.asarray(y).astype(str)
+    n_clips = len(y) if source is None else int(np.sum(np.asarray(source) == np.arange(len(source))))
+    source_future = None if source is None else client.scatter(np.asarray(source), broadcast=True, hash=False)
     # hash=False: identical data scattered by an earlier call would share its key, and the
     # release of that call's futures can race this call ("lost dependencies").
     y_future = client.scatter(y, broadcast=True, hash=False)
@@ -258,11 +286,12 @@ def cross_validate(
     X_futures = {name: client.scatter(np.asarray(X, dtype=np.float32), broadcast=True, hash=False)
                  for name, X in inputs.items() if name in used}
     plans = [(folds, False)] + ([(leak_folds, True)] if leak_folds else [])
-    jobs = [(c, leaky, [client.submit(_fit_score, c, seed, n_mfcc, X_futures[c.feature_set], y_future, s, pure=False)
+    jobs = [(c, leaky, [client.submit(_fit_score, c, seed, n_mfcc, X_futures[c.feature_set], y_future, s,
+                                      source_future, pure=False)
                         for s in f.splits])
             for f, leaky in plans for c in candidates]
     report = CVReport(dataset=dataset, protocol=folds.protocol, note=folds.note, optimistic=folds.optimistic,
-                      n_clips=len(y), labels=y.tolist())
+                      n_clips=n_clips, labels=y[:n_clips].tolist())
     entries: dict[Candidate, CVEntry] = {}
     for c, leaky, futures in jobs:
         results = client.gather(futures)
@@ -275,7 +304,7 @@ def cross_validate(
                         float(sum(r["seconds"] for r in results)), params=dict(c.params))
         entries[c] = entry
         report.entries.append(entry)
-        pred = np.empty(len(y), dtype=object)
+        pred = np.empty(n_clips, dtype=object)
         for r in results:
             pred[r["test_index"]] = r["pred"]
         report.predictions[f"{entry.model}/{entry.feature_set}"] = pred.tolist()

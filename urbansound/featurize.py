@@ -3,6 +3,10 @@
 Layout of ``<out>/`` (one dataset, see DESIGN.md)::
 
     part-<key>.parquet   one per batch of clips: the clip table's columns, then
+                         ``augmentation`` (string: null for the clip as recorded; for
+                         an extra training row, the spec that altered it, e.g.
+                         ``speed:0.9``, see :mod:`urbansound.augment`: such a row keeps
+                         its source clip's id, label, fold and recording),
                          ``decoded_seconds`` (float32, length before padding),
                          ``padded`` (bool, shorter than one FFT frame and zero-padded),
                          then the feature columns (float32). ``pandas.read_parquet(out)``,
@@ -11,7 +15,7 @@ Layout of ``<out>/`` (one dataset, see DESIGN.md)::
     _sequences/part-<key>.npz
                          beside each part: ``clip_id`` (n,) and ``mfcc`` (n, n_mfcc,
                          sequence_frames) float32, the MFCC frames cropped or zero-padded
-                         to a fixed length, for sequence models.
+                         to a fixed length, for sequence models (clips as recorded only).
     _failures.csv        clip_id, path, error: clips that could not be decoded.
     _manifest.json       the feature settings, counts and the parts of the last run.
 
@@ -37,10 +41,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from urbansound import atomic, features
+from urbansound import atomic, augment, features
 from urbansound.atomic import atomic_path
 from urbansound.audio import decode
 from urbansound.exceptions import DatasetError, DecodeError
@@ -52,7 +57,7 @@ FAILURES_FILE = "_failures.csv"
 SEQUENCES_DIR = "_sequences"
 MANIFEST_FILE = "_manifest.json"
 _FAILURES_KEY = b"urbansound.failures"
-_CLIP_COLUMNS = 6  # clip_id .. recording: the schema's leading fields, from the clip table
+_CLIP_COLUMNS = 7  # clip_id .. augmentation: the schema's leading fields, one record per row
 
 
 def schema(settings: FeatureSettings) -> pa.Schema:
@@ -64,6 +69,7 @@ def schema(settings: FeatureSettings) -> pa.Schema:
         pa.field("label", pa.string()),
         pa.field("fold", pa.int64()),
         pa.field("recording", pa.string()),
+        pa.field("augmentation", pa.string()),
         pa.field("decoded_seconds", pa.float32(), nullable=False),
         pa.field("padded", pa.bool_(), nullable=False),
     ]
@@ -81,6 +87,7 @@ class BatchResult:
     cached: bool
     failures: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    augmented: int = 0  # extra training rows (FeatureSettings.augment)
 
 
 @dataclass
@@ -94,12 +101,14 @@ class FeaturizeSummary:
     cached_batches: int
     seconds: float
     failures: list[dict[str, str]] = field(default_factory=list)
+    augmented: int = 0
 
     def describe(self) -> str:
         computed = self.batches - self.cached_batches
         what = "nothing recomputed (all batches up to date)" if computed == 0 else (
             f"{computed} of {self.batches} batch(es) computed, {self.cached_batches} up to date")
-        return (f"{self.clips} clip(s) featurized, {self.failed} failed; {what}; "
+        extra = f" (+ {self.augmented} augmented training rows)" if self.augmented else ""
+        return (f"{self.clips} clip(s) featurized{extra}, {self.failed} failed; {what}; "
                 f"{self.seconds:.1f} s; table: {self.out_dir}")
 
 
@@ -156,37 +165,56 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
     if part.exists():  # written last, after its sequences: a part on disk is complete
         meta = pq.read_schema(part).metadata or {}
         failures = json.loads(meta.get(_FAILURES_KEY, b"[]"))
-        rows = pq.read_metadata(part).num_rows
-        return BatchResult(str(part), rows, True, failures, time.perf_counter() - start)
+        augmentation = pq.read_table(part, columns=["augmentation"]).column(0)
+        augmented = augmentation.length() - augmentation.null_count
+        return BatchResult(str(part), augmentation.null_count, True, failures, time.perf_counter() - start, augmented)
 
     names = features.feature_names(settings)
-    values = np.empty((len(records), len(names)), dtype=np.float32)
+    rows_per_clip = 1 + len(settings.augment)
+    values = np.empty((len(records) * rows_per_clip, len(names)), dtype=np.float32)
     kept, meta, failures, sequences = [], [], [], []
     for rec, blob in zip(records, blobs):
         try:
             if blob is None:
                 raise DecodeError(rec["path"], "file not found or not readable")
             y = decode(_named(blob, rec["path"]), sr=settings.sample_rate)
-            decoded_seconds = len(y) / settings.sample_rate
-            y, padded = features.prepare(y, settings)
-            row, frames = features.extract(y, sr=settings.sample_rate, settings=settings)
-            values[len(kept)] = row  # float32 as stored: what overflows here is not finite either
-            if not np.isfinite(values[len(kept)]).all():
-                bad = [names[i] for i in np.flatnonzero(~np.isfinite(values[len(kept)]))[:3]]
-                raise DecodeError(rec["path"], f"features not finite ({', '.join(bad)})")
+            # the clip as recorded, then (training clips only) each augmentation of it
+            variants = [(None, y)]
+            if rec["split"] == "train":
+                variants += [(spec, augment.apply(y, spec, sr=settings.sample_rate, clip_id=rec["clip_id"]))
+                             for spec in settings.augment]
+            rows, frames = [], None
+            for spec, z in variants:
+                row, M = _features_of(z, settings, rec["path"], names)
+                rows.append(({**rec, "augmentation": spec}, row, (len(z) / settings.sample_rate, len(z) < settings.n_fft)))
+                frames = M if spec is None else frames
         except DecodeError as e:
             failures.append({"clip_id": rec["clip_id"], "path": rec["path"], "error": e.reason})
             continue
-        kept.append(rec)
-        meta.append((decoded_seconds, padded))
-        sequences.append(features.mfcc_sequence(frames, settings))
+        for record, row, facts in rows:
+            values[len(kept)] = row
+            kept.append(record)
+            meta.append(facts)
+        sequences.append((rec["clip_id"], features.mfcc_sequence(frames, settings)))
 
     table = _table(kept, meta, values[: len(kept)], settings, failures)
     shape = (0, settings.n_mfcc, settings.sequence_frames)
-    _save_npz_atomic(_sequence_path(part), clip_id=np.array([r["clip_id"] for r in kept], dtype=str),
-                     mfcc=np.stack(sequences) if sequences else np.zeros(shape, np.float32))
+    _save_npz_atomic(_sequence_path(part), clip_id=np.array([c for c, _ in sequences], dtype=str),
+                     mfcc=np.stack([m for _, m in sequences]) if sequences else np.zeros(shape, np.float32))
     write_atomic(table, part)
-    return BatchResult(str(part), len(kept), False, failures, time.perf_counter() - start)
+    return BatchResult(str(part), len(sequences), False, failures, time.perf_counter() - start,
+                       len(kept) - len(sequences))
+
+
+def _features_of(y: np.ndarray, settings: FeatureSettings, path: str, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One row of features (float32, every value finite) and the MFCC frames of a decoded signal."""
+    y, _ = features.prepare(y, settings)
+    row, frames = features.extract(y, sr=settings.sample_rate, settings=settings)
+    row = row.astype(np.float32)  # as stored: what overflows here is not finite either
+    if not np.isfinite(row).all():
+        bad = [names[i] for i in np.flatnonzero(~np.isfinite(row))[:3]]
+        raise DecodeError(path, f"features not finite ({', '.join(bad)})")
+    return row, frames
 
 
 def _table(records: list[dict[str, Any]], meta: list[tuple[float, bool]], values: np.ndarray,
@@ -321,11 +349,13 @@ def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Pat
         cached_batches=sum(r.cached for r in results),
         seconds=seconds,
         failures=failures,
+        augmented=sum(r.augmented for r in results),
     )
     manifest = {
         "settings": settings.model_dump(),
         "fingerprint": settings.fingerprint(),
         "clips": summary.clips,
+        "augmented_rows": summary.augmented,
         "failed": summary.failed,
         "parts": sorted(current),
     }
@@ -333,13 +363,31 @@ def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Pat
     return summary
 
 
-def read_features(out_dir: Path) -> pd.DataFrame:
-    """Read the feature table as one DataFrame, sorted by (split, clip_id)."""
+def read_features(out_dir: Path, *, augmented: bool = False) -> pd.DataFrame:
+    """Read the feature table as one DataFrame, sorted by (split, clip_id).
+
+    Parameters
+    ----------
+    augmented : bool, default False
+        Also return the augmented training rows (``augmentation`` not null), after every
+        clip as recorded, sorted by (clip_id, augmentation). Only training reads them: a
+        prediction, a submission or a report is about the clips as recorded.
+    """
     out_dir = Path(out_dir)
     if not any(out_dir.glob("part-*.parquet")):
         raise FileNotFoundError(f"{out_dir}: no feature table here; run `urbansound featurize` first")
-    df = pd.read_parquet(out_dir)
-    return df.sort_values(["split", "clip_id"], kind="stable").reset_index(drop=True)
+    # tables written before the augmentation column have no augmented rows
+    has_column = "augmentation" in pq.read_schema(next(out_dir.glob("part-*.parquet"))).names
+    filters = None if augmented or not has_column else pc.field("augmentation").is_null()
+    df = pd.read_parquet(out_dir, filters=filters)
+    if not has_column:
+        df.insert(_CLIP_COLUMNS - 1, "augmentation", None)
+    is_aug = df["augmentation"].notna()
+    originals = df[~is_aug].sort_values(["split", "clip_id"], kind="stable")
+    if not augmented:
+        return originals.reset_index(drop=True)
+    extra = df[is_aug].sort_values(["clip_id", "augmentation"], kind="stable")
+    return pd.concat([originals, extra], ignore_index=True)
 
 
 def read_sequences(out_dir: Path, clip_ids: list[str]) -> np.ndarray:

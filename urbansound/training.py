@@ -71,18 +71,33 @@ def feature_columns(table: pd.DataFrame, feature_set: str) -> list[str]:
 
 @dataclass
 class TrainingData:
-    """The training clips' inputs: feature set name -> matrix, and labels."""
+    """The training clips' inputs: feature set name -> matrix, and labels.
+
+    Rows ``0 .. len(table) - 1`` are the clips as recorded (``table``); augmented rows, if
+    any, follow them in every table input and in ``y``, and ``source[i]`` is the row of
+    the clip that row ``i`` was made from (``source[i] == i`` for a clip as recorded).
+    Sequence inputs hold the clips as recorded only.
+    """
 
     table: pd.DataFrame
     inputs: dict[str, np.ndarray]
     columns: dict[str, list[str]]
     y: np.ndarray
     n_mfcc: int
+    source: np.ndarray
+
+    @property
+    def n_augmented(self) -> int:
+        return len(self.source) - len(self.table)
 
 
-def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, sequences: bool) -> TrainingData:
-    table = featurize.read_features(features_dir)
+def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, sequences: bool,
+                       augmented: bool = True) -> TrainingData:
+    """The training rows of a feature table; with ``augmented``, its augmented rows too."""
+    everything = featurize.read_features(features_dir, augmented=augmented)
     settings = featurize.read_settings(features_dir)
+    is_aug = everything["augmentation"].notna()
+    table = everything[~is_aug]
     train = table[table["split"] == "train"].reset_index(drop=True)
     if train.empty:
         raise ModelError(f"{features_dir}: no training clips in the feature table")
@@ -90,11 +105,15 @@ def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, seq
         raise ModelError(f"{features_dir}: training rows without a label; re-run featurize")
     if train["label"].nunique() < 2:
         raise ModelError(f"{features_dir}: training clips of fewer than two classes; nothing to learn")
+    row_of = pd.Series(np.arange(len(train)), index=train["clip_id"].to_numpy())
+    extra = everything[is_aug & everything["clip_id"].isin(row_of.index)].reset_index(drop=True)
+    rows = pd.concat([train, extra], ignore_index=True)
+    source = np.concatenate([np.arange(len(train)), row_of.loc[extra["clip_id"]].to_numpy(dtype=np.int64)])
     columns = {fs: feature_columns(train, fs) for fs in feature_sets}
-    inputs = {fs: train[cols].to_numpy(dtype=np.float32) for fs, cols in columns.items()}
+    inputs = {fs: rows[cols].to_numpy(dtype=np.float32) for fs, cols in columns.items()}
     if sequences:
         inputs[SEQUENCE_INPUT] = featurize.read_sequences(features_dir, train["clip_id"].tolist())
-    return TrainingData(train, inputs, columns, train["label"].to_numpy().astype(str), settings.n_mfcc)
+    return TrainingData(train, inputs, columns, rows["label"].to_numpy().astype(str), settings.n_mfcc, source)
 
 
 def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...]) -> list[Candidate]:
@@ -123,18 +142,21 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     """
     start = time.perf_counter()
     models = expand_models(settings.models)
-    data = load_training_data(features_dir, settings.feature_sets, sequences=bool(set(models) & SEQUENCE_MODELS))
+    data = load_training_data(features_dir, settings.feature_sets, sequences=bool(set(models) & SEQUENCE_MODELS),
+                              augmented=settings.augmented)
     folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
     leak = None
     if settings.show_leak:
         leak = make_folds(data.table, "kfold", n_splits=len(folds.splits) if folds.protocol == "official"
                           else settings.n_splits, seed=settings.seed)
+    source = data.source if data.n_augmented else None
     report = cross_validate(data.inputs, data.y, candidates_for(models, settings.feature_sets), folds, client,
-                            dataset=dataset, seed=settings.seed, n_mfcc=data.n_mfcc, leak_folds=leak)
+                            dataset=dataset, seed=settings.seed, n_mfcc=data.n_mfcc, leak_folds=leak, source=source)
     cv_json = report.write(reports_dir)
     best = report.best
+    X_best = data.inputs[best.feature_set]  # every row: clips as recorded and their augmented copies
     # scattered, not embedded in the task: a matrix of 8732 clips is a 14 MiB graph otherwise
-    X, y = (client.scatter(a, hash=False) for a in (data.inputs[best.feature_set], data.y))
+    X, y = (client.scatter(a, hash=False) for a in (X_best, data.y[: len(X_best)]))
     estimator = client.submit(_fit, best.model, settings.seed, data.n_mfcc, X, y, pure=False).result()
     features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]
     model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator, features=features,

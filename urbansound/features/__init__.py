@@ -10,10 +10,11 @@ read the samples directly. :func:`compute` returns every column below, in this o
 :func:`feature_names` lists them for given settings. All values are finite: silence
 and clips padded by :func:`prepare` get the fallbacks stated below.
 
-Default settings (22050 Hz, ``n_fft`` 2048, hop 512, 64 bands, 40 MFCC) give
-14 ``time_*`` + 77 ``fft_*`` + 320 ``mfcc_*`` = 411 columns; in general
-``14 + (n_bands + 13) + 8 * n_mfcc``. Indices ``kk`` are zero-based and zero-padded to
-two digits (three from 101 bands or coefficients on).
+Default settings (22050 Hz, ``n_fft`` 2048, hop 512, 64 bands, 128 mel bands, 40 MFCC)
+give 14 ``time_*`` + 77 ``fft_*`` + 320 ``mfcc_*`` + 640 ``pcen_*`` = 1051 columns; in
+general ``14 + (n_bands + 13) + 8 * n_mfcc + 5 * n_mels``. Indices ``kk`` are zero-based
+and zero-padded to two digits (three from 101 bands or coefficients on; always three for
+``pcen_*``).
 
 Amplitudes are in full-scale units: a sample of 1.0 is digital full scale.
 
@@ -22,8 +23,10 @@ The sets, each documented column by column in its module:
 - :mod:`urbansound.features.time`: ``time_*`` (time domain, 14 columns).
 - :mod:`urbansound.features.spectral`: ``fft_*`` (spectral; ``n_bands + 13`` columns) and
   :func:`spectrogram`, the one STFT.
-- :mod:`urbansound.features.mfcc`: ``mfcc_*`` (perceptual; ``8 * n_mfcc`` columns) and
-  :func:`mfcc_sequence`.
+- :mod:`urbansound.features.mfcc`: ``mfcc_*`` (perceptual; ``8 * n_mfcc`` columns),
+  :func:`mel_power` (the one mel product) and :func:`mfcc_sequence`.
+- :mod:`urbansound.features.pcen`: ``pcen_*`` (per-channel energy normalised mel bands;
+  ``5 * n_mels`` columns): background-robust band statistics.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from urbansound.features.mfcc import (
     _mfcc_names,
     delta,
     log_mel,
+    mel_power,
     mfcc_features,
     mfcc_frames,
     mfcc_sequence,
 )
+from urbansound.features.pcen import PCEN_STATS, _pcen_names, pcen_features, pcen_frames
 from urbansound.features.spectral import (
     FFT_STAT_NAMES,
     _fft_names,
@@ -51,12 +56,13 @@ from urbansound.features.spectral import (
 from urbansound.features.time import TIME_NAMES, envelope, time_features
 from urbansound.settings import FeatureSettings
 
-FEATURE_SETS = ("time", "fft", "mfcc")
+FEATURE_SETS = ("time", "fft", "mfcc", "pcen")
 
 __all__ = [
-    "FEATURE_SETS", "FFT_STAT_NAMES", "MFCC_STATS", "TIME_NAMES", "band_edges", "band_levels", "compute",
-    "delta", "envelope", "extract", "feature_names", "fft_features", "log_mel", "mfcc_features",
-    "mfcc_frames", "mfcc_sequence", "prepare", "spectral_contrast", "spectrogram", "time_features",
+    "FEATURE_SETS", "FFT_STAT_NAMES", "MFCC_STATS", "PCEN_STATS", "TIME_NAMES", "band_edges", "band_levels",
+    "compute", "delta", "envelope", "extract", "feature_names", "fft_features", "log_mel", "mel_power",
+    "mfcc_features", "mfcc_frames", "mfcc_sequence", "pcen_features", "pcen_frames", "prepare",
+    "spectral_contrast", "spectrogram", "time_features",
 ]
 
 
@@ -85,10 +91,11 @@ def prepare(y: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, bool]
 def feature_names(settings: FeatureSettings) -> list[str]:
     """Every feature column, in table order, for these settings.
 
-    ``14 + n_bands + 13 + 8 * n_mfcc`` names: :data:`TIME_NAMES`, then ``fft_band_kk``
-    and :data:`FFT_STAT_NAMES`, then ``mfcc_{stat}_{kk}``.
+    ``14 + n_bands + 13 + 8 * n_mfcc + 5 * n_mels`` names: :data:`TIME_NAMES`, then
+    ``fft_band_kk`` and :data:`FFT_STAT_NAMES`, then ``mfcc_{stat}_{kk}``, then
+    ``pcen_{stat}_{kkk}``.
     """
-    return [*TIME_NAMES, *_fft_names(settings), *_mfcc_names(settings.n_mfcc)]
+    return [*TIME_NAMES, *_fft_names(settings), *_mfcc_names(settings.n_mfcc), *_pcen_names(settings.n_mels)]
 
 
 def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -111,11 +118,13 @@ def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[np.nd
         The MFCC frames the ``mfcc_*`` columns pool (for :func:`mfcc_sequence`).
     """
     S = spectrogram(y, settings)
-    M = mfcc_frames(S, sr=sr, settings=settings)
+    mel = mel_power(S, sr=sr, settings=settings)
+    M = mfcc_frames(sr=sr, settings=settings, mel=mel)
     values = np.concatenate([
         time_features(y, sr=sr, settings=settings),
         fft_features(S, sr=sr, settings=settings),
         mfcc_features(M),
+        pcen_features(pcen_frames(mel, sr=sr, settings=settings)),
     ])
     return values, M
 

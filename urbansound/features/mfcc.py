@@ -70,8 +70,11 @@ def _mel_blocks(sr: int, n_fft: int, n_mels: int) -> tuple[tuple[int, int, int, 
     return tuple(blocks)
 
 
-def log_mel(S: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.ndarray:
-    """Log-power mel spectrogram, as ``librosa.power_to_db(melspectrogram(S=S**2))``.
+def mel_power(S: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.ndarray:
+    """Mel power spectrogram, as ``librosa.feature.melspectrogram(S=S**2)`` (Slaney filters).
+
+    Computed once per clip: the MFCC (:func:`log_mel`) and the ``pcen_*`` set
+    (:mod:`urbansound.features.pcen`) both read it.
 
     Parameters
     ----------
@@ -84,8 +87,8 @@ def log_mel(S: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray, shape (n_mels, n_frames), float32, dB re 1 (floor 1e-10, top 80 dB)
-        Stored frame by frame (``.T`` is C-contiguous).
+    np.ndarray, shape (n_frames, n_mels), float32, C order
+        Power (squared STFT magnitude units) per frame and mel band.
     """
     A = np.ascontiguousarray(S.T, dtype=np.float32)  # (n_frames, n_freq)
     power = A * A
@@ -93,6 +96,33 @@ def log_mel(S: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.ndarray:
     for lo, hi, m0, m1, block in _mel_blocks(sr, settings.n_fft, settings.n_mels):
         if hi > lo:
             np.matmul(power[:, lo:hi], block, out=mel[:, m0:m1])
+    return mel
+
+
+def log_mel(S: np.ndarray | None = None, *, sr: int, settings: FeatureSettings,
+            mel: np.ndarray | None = None) -> np.ndarray:
+    """Log-power mel spectrogram, as ``librosa.power_to_db(melspectrogram(S=S**2))``.
+
+    Parameters
+    ----------
+    S : np.ndarray, shape (1 + n_fft // 2, n_frames), optional
+        Magnitude STFT (:func:`spectrogram`); not needed when ``mel`` is given.
+    sr : int
+        Sample rate, Hz.
+    settings : FeatureSettings
+        ``n_fft`` and ``n_mels``.
+    mel : np.ndarray, shape (n_frames, n_mels), optional
+        The mel power (:func:`mel_power`), when the caller has it already.
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, n_frames), float32, dB re 1 (floor 1e-10, top 80 dB)
+        Stored frame by frame (``.T`` is C-contiguous).
+    """
+    if mel is None:
+        if S is None:
+            raise ValueError("log_mel: give the magnitude STFT S or the mel power mel")
+        mel = mel_power(S, sr=sr, settings=settings)
     db = np.maximum(mel, np.float32(MEL_AMIN))
     np.log10(db, out=db)
     db *= np.float32(10.0)
@@ -100,23 +130,26 @@ def log_mel(S: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.ndarray:
     return db.T
 
 
-def mfcc_frames(S: np.ndarray, *, sr: int, settings: FeatureSettings) -> np.ndarray:
+def mfcc_frames(S: np.ndarray | None = None, *, sr: int, settings: FeatureSettings,
+                mel: np.ndarray | None = None) -> np.ndarray:
     """MFCC frame sequence from a magnitude spectrogram, as ``librosa.feature.mfcc``.
 
     Parameters
     ----------
-    S : np.ndarray, shape (1 + n_fft // 2, n_frames)
-        Magnitude STFT (:func:`spectrogram`).
+    S : np.ndarray, shape (1 + n_fft // 2, n_frames), optional
+        Magnitude STFT (:func:`spectrogram`); not needed when ``mel`` is given.
     sr : int
         Sample rate, Hz.
     settings : FeatureSettings
         ``n_fft``, ``n_mels`` and ``n_mfcc``.
+    mel : np.ndarray, shape (n_frames, n_mels), optional
+        The mel power (:func:`mel_power`), when the caller has it already.
 
     Returns
     -------
     M : np.ndarray, shape (n_mfcc, n_frames), float32, dB-scaled cepstral units
     """
-    L = log_mel(S, sr=sr, settings=settings).T  # (n_frames, n_mels), C order
+    L = log_mel(S, sr=sr, settings=settings, mel=mel).T  # (n_frames, n_mels), C order
     return np.ascontiguousarray(scipy.fft.dct(L, type=2, norm="ortho", axis=1)[:, : settings.n_mfcc].T, dtype=np.float32)
 
 

@@ -40,7 +40,7 @@ class TrainedModel:
 
     def check_features(self, columns: list[str], settings: FeatureSettings) -> None:
         """Refuse a feature table the model was not trained on."""
-        if settings.fingerprint() != self.feature_settings.fingerprint():
+        if settings.feature_fingerprint() != self.feature_settings.feature_fingerprint():
             raise ModelError(
                 f"the model was trained on features computed with {self.feature_settings.model_dump()}, "
                 f"the table was computed with {settings.model_dump()}; re-run featurize with the model's "
