@@ -74,3 +74,14 @@ def test_saved_model_refuses_other_features(tmp_path, data):
     (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
     with pytest.raises(ModelError, match="junk.pkl: not a readable model file"):
         TrainedModel.load(tmp_path / "junk.pkl")
+
+
+def test_deviation_channels_hold_distance_from_the_clip_mean():
+    from urbansound.models.registry import deviation_channels, rnn_inputs
+
+    M = np.array([[[1.0, 3.0, 1.0, 3.0], [0.0, 0.0, 4.0, 4.0]]], dtype=np.float32)  # 1 clip, 2 features, 4 frames
+    out = deviation_channels(M.reshape(1, -1), n_features=2).reshape(1, 4, 4)
+    np.testing.assert_array_equal(out[0, :2], M[0])
+    np.testing.assert_array_equal(out[0, 2:], [[1, 1, 1, 1], [2, 2, 2, 2]])
+    pooled = rnn_inputs(M.reshape(1, -1), n_features=2, factor=2).reshape(1, 4, 2)
+    np.testing.assert_array_equal(pooled[0], [[2, 2], [0, 4], [1, 1], [2, 2]])

@@ -76,3 +76,39 @@ def test_activation_study_table(features, client, tmp_path):
     saved = json.loads((tmp_path / "study_activations.json").read_text())
     assert saved["validation"]["relu"]["10+10"] == pytest.approx(result.table.loc["relu", ("10+10", "validation")])
     assert "| relu |" in (tmp_path / "study_activations.md").read_text()
+
+
+def test_set_overrides_reach_the_fits_and_the_cv_record(features, client, tmp_path):
+    settings = TrainSettings(models=("fnn",), feature_sets=("mfcc",), cv="official",
+                             params={"fnn": {"hidden": "10+10", "activation": "tanh", "epochs": 3}})
+    result = train(features, settings, dataset="tiny", reports_dir=tmp_path / "r", models_dir=tmp_path / "m",
+                   client=client)
+    record = json.loads(result.cv_json.read_text())
+    assert record["entries"][0]["params"] == {"activation": "tanh", "epochs": 3, "hidden": "10+10"}
+    est = TrainedModel.load(result.model_path).estimator
+    assert (est.hidden, est.activation, est.epochs, est.n_iter_) == ("10+10", "tanh", 3, 3)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"fnn": {"nope": 1}}, "no parameter 'nope'; valid names: activation"),
+    ({"fnn": {"lam": -1.0}}, "lam must be"),
+    ({"logreg": {"logisticregression__C": 0}}, "'C' parameter"),
+    ({"forest": {"n_estimators": 10}}, "not among --models"),
+])
+def test_bad_overrides_fail_before_any_work(features, overrides, message, tmp_path):
+    settings = TrainSettings(models=("fnn", "logreg"), params=overrides)
+    with pytest.raises(ModelError, match=message):
+        train(features, settings, dataset="tiny", reports_dir=tmp_path / "r", models_dir=tmp_path / "m", client=None)
+
+
+def test_override_values_are_typed():
+    from urbansound.models.registry import parse_override
+
+    assert parse_override("fnn.lam=1e-3") == ("fnn", "lam", 1e-3)
+    assert parse_override("fnn.epochs=50") == ("fnn", "epochs", 50)
+    assert parse_override("fnn.early_stopping=False") == ("fnn", "early_stopping", False)
+    assert parse_override("fnn.hidden=10,10") == ("fnn", "hidden", "10+10")
+    assert parse_override("fnn.activation=linear") == ("fnn", "activation", "linear")
+    for bad in ("fnn.lam", "lam=1", "cnn.x=1"):
+        with pytest.raises(ModelError, match="--set"):
+            parse_override(bad)

@@ -84,9 +84,27 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
     g.add_argument("--show-leak", action="store_true",
                    help="also score a random split of the same clips beside the honest protocol")
+    _add_set(g)
     g.add_argument("--no-augmented", dest="augmented", action="store_false",
                    help="leave out the table's augmented rows (default: fit on those made from each split's "
                         "training clips; they are never scored)")
+
+
+def _add_set(g: argparse._ActionsContainer) -> None:
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="MODEL.PARAM=VALUE",
+                   help="override a model's hyper-parameter, repeatable (e.g. --set fnn.lam=1e-3 --set fnn.hidden=10,10 "
+                        "--set fnn.solver=gd --set logreg.logisticregression__C=0.1); recorded in cv.json; "
+                        "an unknown name lists the valid ones")
+
+
+def _overrides(a: argparse.Namespace) -> dict[str, dict[str, object]]:
+    from urbansound.models.registry import parse_override
+
+    params: dict[str, dict[str, object]] = {}
+    for text in a.overrides:
+        model, param, value = parse_override(text)
+        params.setdefault(model, {})[param] = value
+    return params
 
 
 def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
@@ -97,7 +115,7 @@ def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
 
 def _train_settings(a: argparse.Namespace) -> TrainSettings:
     return TrainSettings(models=a.models, feature_sets=a.feature_sets, cv=a.cv, n_splits=a.n_splits, seed=a.seed,
-                         show_leak=a.show_leak, augmented=a.augmented)
+                         show_leak=a.show_leak, augmented=a.augmented, params=_overrides(a))
 
 
 def _progress(done: int, total: int, failed: int, rate: float) -> None:
@@ -169,12 +187,14 @@ def cmd_featurize(a: argparse.Namespace) -> int:
 
 def cmd_train(a: argparse.Namespace) -> int:
     from urbansound.cluster import dask_client
-    from urbansound.training import train
+    from urbansound.training import check_overrides, expand_models, train
 
     name = a.name or Path(a.features_dir).resolve().name
     ws = Workspace(a.workspace, name)
+    settings = _train_settings(a)
+    check_overrides(expand_models(settings.models), settings.params)  # before any cluster starts
     with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
-        result = train(a.features_dir, _train_settings(a), dataset=name, reports_dir=ws.reports,
+        result = train(a.features_dir, settings, dataset=name, reports_dir=ws.reports,
                        models_dir=ws.models, client=client)
     print(result.report.markdown())
     print(result.describe())

@@ -32,6 +32,7 @@ from sklearn.model_selection import (
 from urbansound import atomic
 from urbansound.exceptions import ModelError
 from urbansound.models import make_model
+from urbansound.models.registry import check_params
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +274,7 @@ def cross_validate(
         and scores the clips as recorded only.
     """
     for c in candidates:  # unknown names, inputs or parameters fail here, before any work is shipped
-        make_model(c.model, n_mfcc=n_mfcc or 1, **dict(c.params))
+        check_params(c.model, make_model(c.model, n_mfcc=n_mfcc or 1, **dict(c.params)))
         if c.feature_set not in inputs:
             raise ModelError(f"no input {c.feature_set!r} for model {c.model!r}; have {', '.join(inputs)}")
     y = np.asarray(y).astype(str)

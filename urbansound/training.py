@@ -23,6 +23,7 @@ from urbansound.evaluation import (
 from urbansound.exceptions import ModelError
 from urbansound.features import FEATURE_SETS
 from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_model
+from urbansound.models.registry import check_params
 from urbansound.models.saved import SEQUENCE_INPUT
 from urbansound.settings import TrainSettings
 
@@ -116,19 +117,30 @@ def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, seq
     return TrainingData(train, inputs, columns, rows["label"].to_numpy().astype(str), settings.n_mfcc, source)
 
 
-def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...]) -> list[Candidate]:
-    """Every (model, feature set) pair; sequence models get the MFCC frame sequences."""
+def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...],
+                   params: dict[str, dict[str, Any]] | None = None) -> list[Candidate]:
+    """Every (model, feature set) pair, with the model's overrides; sequence models get the
+    MFCC frame sequences."""
     out = []
     for m in models:
+        over = tuple(sorted((params or {}).get(m, {}).items()))
         if m in SEQUENCE_MODELS:
-            out.append(Candidate(m, SEQUENCE_INPUT))
+            out.append(Candidate(m, SEQUENCE_INPUT, over))
         else:
-            out += [Candidate(m, fs) for fs in feature_sets]
+            out += [Candidate(m, fs, over) for fs in feature_sets]
     return out
 
 
-def _fit(model: str, seed: int, n_mfcc: int, X: np.ndarray, y: np.ndarray) -> Any:
-    return make_model(model, seed=seed, n_mfcc=n_mfcc).fit(X, y)
+def check_overrides(models: tuple[str, ...], params: dict[str, dict[str, Any]], n_mfcc: int | None = None) -> None:
+    """Refuse overrides of models not being trained, unknown names and bad values, before any work."""
+    for model, over in params.items():
+        if model not in models:
+            raise ModelError(f"--set {model}.…: model {model!r} is not among --models {','.join(models)}")
+        check_params(model, make_model(model, n_mfcc=n_mfcc or 1, **over))
+
+
+def _fit(model: str, seed: int, n_mfcc: int, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> Any:
+    return make_model(model, seed=seed, n_mfcc=n_mfcc, **params).fit(X, y)
 
 
 def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_dir: Path,
@@ -142,6 +154,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     """
     start = time.perf_counter()
     models = expand_models(settings.models)
+    check_overrides(models, settings.params)
     data = load_training_data(features_dir, settings.feature_sets, sequences=bool(set(models) & SEQUENCE_MODELS),
                               augmented=settings.augmented)
     folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
@@ -150,14 +163,15 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
         leak = make_folds(data.table, "kfold", n_splits=len(folds.splits) if folds.protocol == "official"
                           else settings.n_splits, seed=settings.seed)
     source = data.source if data.n_augmented else None
-    report = cross_validate(data.inputs, data.y, candidates_for(models, settings.feature_sets), folds, client,
+    report = cross_validate(data.inputs, data.y, candidates_for(models, settings.feature_sets, settings.params),
+                            folds, client,
                             dataset=dataset, seed=settings.seed, n_mfcc=data.n_mfcc, leak_folds=leak, source=source)
     cv_json = report.write(reports_dir)
     best = report.best
     X_best = data.inputs[best.feature_set]  # every row: clips as recorded and their augmented copies
     # scattered, not embedded in the task: a matrix of 8732 clips is a 14 MiB graph otherwise
     X, y = (client.scatter(a, hash=False) for a in (X_best, data.y[: len(X_best)]))
-    estimator = client.submit(_fit, best.model, settings.seed, data.n_mfcc, X, y, pure=False).result()
+    estimator = client.submit(_fit, best.model, settings.seed, data.n_mfcc, X, y, best.params, pure=False).result()
     features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]
     model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator, features=features,
                          feature_settings=featurize.read_settings(features_dir), classes=sorted(set(data.y)),

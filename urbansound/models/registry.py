@@ -1,9 +1,13 @@
 """Models by name.
 
 scikit-learn's, each a pipeline with the scaling it needs:
-``logreg, mlp, tree, forest, hgb, svm, knn``; and the seed project's own, trained by
+``logreg, mlp, tree, forest, hgb, svm, knn``; the seed project's own, trained by
 gradient descent in NumPy (:mod:`urbansound.models.nn`): ``gd-logreg, fnn`` on feature
-tables and ``rnn`` on MFCC frame sequences.
+tables and ``rnn`` on MFCC frame sequences; and ``vote``, a soft-voting ensemble of
+``logreg`` and ``fnn``.
+
+Every learned step (scaler, network, ensemble member) sits inside the estimator, so
+cross-validation fits all of it on the training side of each split only.
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    VotingClassifier,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
@@ -51,14 +59,40 @@ def pool_frames(X: np.ndarray, *, n_features: int, factor: int) -> np.ndarray:
     return M.reshape(n, n_features, keep // factor, factor).mean(axis=3).reshape(n, -1)
 
 
+def deviation_channels(X: np.ndarray, *, n_features: int) -> np.ndarray:
+    """Append each feature's absolute deviation from its clip mean, ``|x_t - mean_t x|``.
+
+    Parameters
+    ----------
+    X : np.ndarray, shape (n_samples, n_features * T)
+        Frame matrices flattened in C order.
+
+    Returns
+    -------
+    np.ndarray, shape (n_samples, 2 * n_features * T)
+        The frames, then as many rows of deviations (flattened the same way).
+    """
+    n = len(X)
+    M = np.asarray(X, dtype=np.float32).reshape(n, n_features, -1)
+    return np.concatenate([M, np.abs(M - M.mean(axis=2, keepdims=True))], axis=1).reshape(n, -1)
+
+
+def rnn_inputs(X: np.ndarray, *, n_features: int, factor: int) -> np.ndarray:
+    """The rnn's input: MFCC frames with their deviation channels, pooled ``factor`` frames at a time."""
+    return pool_frames(deviation_channels(X, n_features=n_features), n_features=2 * n_features, factor=factor)
+
+
 def _rnn(seed: int, n_mfcc: int | None) -> BaseEstimator:
     if not n_mfcc:
         raise ModelError("model 'rnn' reads MFCC frame sequences: give n_mfcc")
     # Pooling 4 frames (~93 ms at the defaults) keeps pulses up to ~5 Hz visible and
     # makes backpropagation through time 4x cheaper. Elman trains ~3x faster than GRU.
+    # The deviation channels: mean-pooled hidden states of MFCC frames alone read little more
+    # than each clip's mean MFCC, while the spread over time is what tells real classes apart
+    # (on the real development clips, 0.31 -> 0.40 official, 0.30 -> 0.41 grouped; README).
     return make_pipeline(
-        FunctionTransformer(pool_frames, kw_args={"n_features": n_mfcc, "factor": 4}),
-        RecurrentNetwork(cell="elman", hidden=48, n_features=n_mfcc, pooling="mean", clip=5.0, lam=1e-4,
+        FunctionTransformer(rnn_inputs, kw_args={"n_features": n_mfcc, "factor": 4}),
+        RecurrentNetwork(cell="elman", hidden=48, n_features=2 * n_mfcc, pooling="mean", clip=5.0, lam=1e-4,
                          eta=0.02, solver="sgd", batch_size=64, momentum=0.9, epochs=40, early_stopping=True,
                          validation_fraction=0.1, patience=8, random_state=seed),
     )
@@ -79,11 +113,77 @@ _FACTORIES: dict[str, Callable[[int], BaseEstimator]] = {
     "gd-logreg": lambda seed: GDLogisticRegression(
         lam=1e-4, eta=0.01, solver="sgd", batch_size=64, momentum=0.9, epochs=200,
         early_stopping=True, validation_fraction=0.1, patience=10, random_state=seed),
-    "fnn": lambda seed: FeedForwardNetwork(
-        hidden="64", activation="relu", lam=1e-4, eta=0.02, solver="sgd", batch_size=64, momentum=0.9,
-        epochs=200, early_stopping=True, validation_fraction=0.1, patience=10, random_state=seed),
+    # Tuned on the real development clips (README, Measured): wider and 100x more L2 than the
+    # first version (hidden 64, lam 1e-4, early stopping), 30 epochs. Early stopping is off:
+    # its validation clips are a random tenth of the training side, which shares recordings
+    # (and, with augmentation, near-copies) with the rest, so it stopped on a leaky score.
+    "fnn": lambda seed: _fnn(seed),
 }
+
+
+def _fnn(seed: int) -> FeedForwardNetwork:
+    return FeedForwardNetwork(hidden="128", activation="relu", lam=1e-2, eta=0.02, solver="sgd", batch_size=64,
+                              momentum=0.9, epochs=30, early_stopping=False, random_state=seed)
+
+
+def _vote(seed: int) -> BaseEstimator:
+    # Soft voting (mean of predicted probabilities) of a strongly regularised linear model
+    # and the seed's own network, tuned as ``fnn``. Both standardise their inputs.
+    return VotingClassifier(
+        [("logreg", make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))), ("fnn", _fnn(seed))],
+        voting="soft")
+
+
+_FACTORIES["vote"] = _vote
 MODEL_NAMES: tuple[str, ...] = (*_FACTORIES, "rnn")
+
+
+def check_params(name: str, model: BaseEstimator) -> None:
+    """Check every parameter of a model and its steps before any fit; a bad value raises a
+    :class:`ModelError` naming the model, the parameter and what it accepts."""
+    parts = [model, *(v for v in model.get_params(deep=True).values() if isinstance(v, BaseEstimator))]
+    try:
+        for est in parts:
+            if hasattr(est, "_parameter_constraints"):  # scikit-learn's own declared constraints
+                est._validate_params()
+            for check in ("_check_model_params", "_check_training_params"):  # the seed's networks
+                if hasattr(est, check):
+                    getattr(est, check)()
+    except (ValueError, TypeError) as e:
+        raise ModelError(f"model {name!r}: {e}") from None
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """``MODEL.PARAM=VALUE`` -> (model, param, value); the value is read as a bool
+    (true/false), None (none), an int, a float, or else kept as text (``10,10`` is a
+    hidden-layer spec)."""
+    target, sep, raw = text.partition("=")
+    model, dot, param = target.strip().partition(".")
+    if not sep or not dot or not model or not param:
+        raise ModelError(f"--set {text!r}: expected MODEL.PARAM=VALUE, e.g. fnn.lam=1e-3")
+    if model not in MODEL_NAMES:
+        raise ModelError(f"--set {text!r}: unknown model {model!r}; choose from {', '.join(MODEL_NAMES)}")
+    raw = raw.strip()
+    value: Any = raw
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    elif raw.lower() == "none":
+        value = None
+    else:
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+    if isinstance(value, str) and "," in value and model in ("fnn",) and param == "hidden":
+        value = value.replace(",", "+")  # fnn.hidden=10,10 as the seed's report writes it
+    return model, param, value
+
+
+def valid_params(name: str, *, n_mfcc: int | None = None) -> list[str]:
+    """The parameter names ``--set NAME.PARAM=...`` accepts for a model."""
+    return sorted(make_model(name, n_mfcc=n_mfcc or 1).get_params(deep=True))
 
 
 def make_model(name: str, *, seed: int = 0, n_mfcc: int | None = None, **params: Any) -> BaseEstimator:
@@ -103,10 +203,12 @@ def make_model(name: str, *, seed: int = 0, n_mfcc: int | None = None, **params:
     else:
         raise ModelError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)} (or 'all')")
     if params:
-        try:
-            model.set_params(**params)
-        except ValueError as e:
-            raise ModelError(f"model {name!r}: {e}") from None
+        valid = model.get_params(deep=True)
+        unknown = [p for p in params if p not in valid]
+        if unknown:
+            raise ModelError(f"model {name!r} has no parameter {', '.join(map(repr, unknown))}; valid names: "
+                             f"{', '.join(sorted(valid))}")
+        model.set_params(**params)
     return model
 
 
