@@ -167,3 +167,50 @@ def test_training_rows_without_augmentation_are_the_split():
     source = np.array([0, 1, 2, 3, 0, 1, 1, 3])
     np.testing.assert_array_equal(training_rows(train, source, len(source)), [0, 2, 3, 4, 7])
     np.testing.assert_array_equal(training_rows(train, source, 4), [0, 2, 3])  # a sequence input: no copies
+
+
+def test_inner_search_reads_only_the_training_side(monkeypatch, rng):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from urbansound import evaluation
+
+    t, X, y, source = _augmented_problem(rng)
+    groups = t["recording"].astype(int).to_numpy()
+    made = []
+
+    def fake_model(name, **kw):
+        made.append(kw.get("C"))
+        return make_pipeline(_Spy(), LogisticRegression(C=kw.get("C", 1.0)))
+
+    monkeypatch.setattr(evaluation, "make_model", fake_model)
+    cand = Candidate("logreg", "x", grid=(("C", (0.01, 1.0)),))
+    for train, test in make_folds(t, "official").splits:
+        _Spy.fitted_on = []
+        made.clear()
+        result = evaluation._fit_score(cand, 0, None, X, y, (train, test), source, groups)
+        allowed = {i for i in range(len(source)) if source[i] in set(train)}
+        assert len(_Spy.fitted_on) == 2 * 3 + 1  # grid x inner folds, then the refit
+        for seen in _Spy.fitted_on:
+            assert seen <= allowed and not {source[i] for i in seen} & set(test)
+        for seen in _Spy.fitted_on[:-1]:  # an inner fit never holds a whole training side's recordings
+            assert {groups[source[i]] for i in seen} < {groups[i] for i in train}
+        assert _Spy.fitted_on[-1] == allowed and result["tuned"]["C"] in (0.01, 1.0)
+        assert made[-1] == result["tuned"]["C"]
+
+
+def test_tune_records_the_choice_per_fold(us8k_dataset, client, tmp_path):
+    from urbansound.datasets import read_dataset
+    from urbansound.featurize import featurize_dataset
+    from urbansound.settings import FeatureSettings, TrainSettings
+    from urbansound.training import train
+
+    featurize_dataset(read_dataset(us8k_dataset).clips, FeatureSettings(), tmp_path / "f", client)
+    settings = TrainSettings(models=("logreg",), feature_sets=("mfcc",), tune=True,
+                             params={"logreg": {"logisticregression__max_iter": 300}})
+    result = train(tmp_path / "f", settings, dataset="tiny", reports_dir=tmp_path / "r", models_dir=tmp_path / "m",
+                   client=client)
+    entry = result.report.entries[0]
+    assert len(entry.tuned) == len(entry.fold_accuracy)
+    assert all(set(d) == {"logisticregression__C"} and d["logisticregression__C"] in (0.03, 0.1, 0.3, 1.0)
+               for d in entry.tuned)

@@ -36,3 +36,14 @@ def test_workspace_paths_follow_the_dataset_name(tmp_path):
     assert s.paths.features == tmp_path / "ws" / "features" / "my-set"
     assert s.paths.submission == tmp_path / "ws" / "submissions" / "my-set.csv"
     assert PipelineSettings(data_dir=tmp_path, name="x").dataset_name == "x"
+
+
+def test_pcen_bands_must_divide_the_mel_bands():
+    import pytest
+    from pydantic import ValidationError
+
+    from urbansound.settings import FeatureSettings
+
+    assert FeatureSettings(n_mels=96, pcen_bands=32).pcen_bands == 32
+    with pytest.raises(ValidationError, match="pcen_bands=48 does not divide n_mels=128"):
+        FeatureSettings(pcen_bands=48)

@@ -25,7 +25,7 @@ def test_feature_sets_and_combinations(features):
     table = pd.read_parquet(features)
     time, fft, mfcc, pcen = (feature_columns(table, s) for s in ("time", "fft", "mfcc", "pcen"))
     assert all(c.startswith("time_") for c in time) and all(c.startswith("fft_") for c in fft)
-    assert all(c.startswith("pcen_") for c in pcen) and len(pcen) == 5 * FeatureSettings().n_mels
+    assert all(c.startswith("pcen_") for c in pcen) and len(pcen) == 5 * FeatureSettings().pcen_bands
     assert feature_columns(table, "time+mfcc") == time + mfcc
     assert feature_columns(table, "all") == time + fft + mfcc + pcen
     with pytest.raises(ModelError, match="unknown feature set.*wavelet"):

@@ -58,6 +58,8 @@ def _add_features(p: argparse.ArgumentParser, *, augment: tuple[str, ...] = ()) 
     g.add_argument("--n-mfcc", type=int, default=d.n_mfcc, help="MFCC coefficients (default: %(default)s)")
     g.add_argument("--n-bands", type=int, default=d.n_bands,
                    help="log-spaced bands of the fft_band_* columns (default: %(default)s)")
+    g.add_argument("--pcen-bands", type=int, default=d.pcen_bands,
+                   help="bands of the pcen_* set, a divisor of --n-mels (default: %(default)s)")
     g.add_argument("--sequence-frames", type=int, default=d.sequence_frames,
                    help="MFCC frames kept per clip for the rnn (default: %(default)s)")
     g.add_argument("--augment", type=_augment, default=augment, metavar="KIND:VALUE,...|none",
@@ -85,6 +87,10 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     g.add_argument("--show-leak", action="store_true",
                    help="also score a random split of the same clips beside the honest protocol")
     _add_set(g)
+    g.add_argument("--tune", action="store_true",
+                   help="choose each model's main regularisation (models/registry.py TUNING_GRIDS) by 3-fold CV "
+                        "grouped by recording inside every training side, in the same Dask task (~3-12x the "
+                        "fitting time); the choices are recorded per fold in cv.json")
     g.add_argument("--no-augmented", dest="augmented", action="store_false",
                    help="leave out the table's augmented rows (default: fit on those made from each split's "
                         "training clips; they are never scored)")
@@ -109,13 +115,15 @@ def _overrides(a: argparse.Namespace) -> dict[str, dict[str, object]]:
 
 def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
     return FeatureSettings(sample_rate=a.sample_rate, n_fft=a.n_fft, hop_length=a.hop_length,
-                           n_mels=a.n_mels, n_mfcc=a.n_mfcc, n_bands=a.n_bands, sequence_frames=a.sequence_frames,
+                           n_mels=a.n_mels, n_mfcc=a.n_mfcc, n_bands=a.n_bands, pcen_bands=a.pcen_bands,
+                           sequence_frames=a.sequence_frames,
                            augment=a.augment, batch_size=a.batch_size)
 
 
 def _train_settings(a: argparse.Namespace) -> TrainSettings:
     return TrainSettings(models=a.models, feature_sets=a.feature_sets, cv=a.cv, n_splits=a.n_splits, seed=a.seed,
-                         show_leak=a.show_leak, augmented=a.augmented, params=_overrides(a))
+                         show_leak=a.show_leak, augmented=a.augmented, tune=a.tune,
+                         params=_overrides(a))
 
 
 def _progress(done: int, total: int, failed: int, rate: float) -> None:

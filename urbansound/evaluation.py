@@ -107,6 +107,7 @@ class Candidate:
     feature_set: str
     params: tuple[tuple[str, Any], ...] = ()
     label: str = ""
+    grid: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # searched in inner folds of each training side
 
     @property
     def name(self) -> str:
@@ -132,16 +133,67 @@ def training_rows(train: np.ndarray, source: np.ndarray | None, n_rows: int) -> 
     return np.flatnonzero(np.isin(np.asarray(source)[:n_rows], train))
 
 
+def inner_search(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np.ndarray, train: np.ndarray,
+                 source: np.ndarray | None, groups: np.ndarray, n_splits: int = 3) -> dict[str, Any]:
+    """Choose ``c.grid``'s values by cross-validation inside the training side ``train``.
+
+    Inner folds split the training clips grouped by ``groups`` (the recording where known),
+    stratified by label; augmented rows follow their source clip into the inner training
+    side and are never scored. Nothing outside ``train`` is read. Ties go to the first
+    values in grid order.
+
+    Returns
+    -------
+    dict
+        The grid's parameter names -> the chosen values.
+    """
+    import itertools
+
+    g = np.asarray(groups)[train]
+    k = min(n_splits, len(np.unique(g)))
+    if k < 2:
+        raise ModelError(f"{c.model}: too few recordings on a training side to tune in inner folds")
+    inner = [(train[a], train[b]) for a, b in
+             StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(train, y[train], g)]
+    names = [name for name, _ in c.grid]
+    best: tuple[float, dict[str, Any]] | None = None
+    for values in itertools.product(*(v for _, v in c.grid)):
+        params = {**dict(c.params), **dict(zip(names, values))}
+        scores = []
+        for fit_on, score_on in inner:
+            rows = training_rows(fit_on, source, len(X))
+            est = make_model(c.model, seed=seed, n_mfcc=n_mfcc, **params).fit(X[rows], y[rows])
+            scores.append(accuracy_score(y[score_on], est.predict(X[score_on])))
+        if best is None or np.mean(scores) > best[0]:
+            best = (float(np.mean(scores)), dict(zip(names, values)))
+    assert best is not None
+    return best[1]
+
+
+def fit_candidate(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np.ndarray, train: np.ndarray,
+                  source: np.ndarray | None = None, groups: np.ndarray | None = None) -> tuple[Any, dict[str, Any]]:
+    """Fit a candidate on the training clips ``train`` (and their augmented rows), its grid
+    first searched in inner folds of ``train`` (:func:`inner_search`); returns the fitted
+    estimator and the chosen grid values."""
+    chosen: dict[str, Any] = {}
+    if c.grid:
+        chosen = inner_search(c, seed, n_mfcc, X, y, train, source,
+                              np.arange(len(y)) if groups is None else groups)
+    rows = training_rows(train, source, len(X))
+    est = make_model(c.model, seed=seed, n_mfcc=n_mfcc, **{**dict(c.params), **chosen}).fit(X[rows], y[rows])
+    return est, chosen
+
+
 def _fit_score(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np.ndarray,
-               split: Split, source: np.ndarray | None = None) -> dict[str, Any]:
+               split: Split, source: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict[str, Any]:
     train, test = split  # clips as recorded: only they are ever scored
     start = time.perf_counter()
-    rows = training_rows(train, source, len(X))
-    est = make_model(c.model, seed=seed, n_mfcc=n_mfcc, **dict(c.params)).fit(X[rows], y[rows])
+    est, chosen = fit_candidate(c, seed, n_mfcc, X, y, train, source, groups)
     pred = est.predict(X[test])
     return {"accuracy": float(accuracy_score(y[test], pred)),
             "train_accuracy": float(accuracy_score(y[train], est.predict(X[train]))),
-            "seconds": time.perf_counter() - start, "test_index": test.tolist(), "pred": pred.tolist()}
+            "seconds": time.perf_counter() - start, "test_index": test.tolist(), "pred": pred.tolist(),
+            "tuned": chosen}
 
 
 @dataclass
@@ -157,6 +209,7 @@ class CVEntry:
     seconds: float
     leaky_mean: float | None = None  # the same candidate under a random split of clips
     params: dict[str, Any] = field(default_factory=dict)
+    tuned: list[dict[str, Any]] = field(default_factory=list)  # per fold: the grid values inner CV chose
 
 
 @dataclass
@@ -245,6 +298,7 @@ def cross_validate(
     leak_folds: Folds | None = None,
     on_result: Progress | None = None,
     source: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> CVReport:
     """Cross-validate every candidate on Dask, one task per (candidate, fold).
 
@@ -272,6 +326,9 @@ def cross_validate(
         For augmented rows, the row of their source clip (see :func:`training_rows`): a
         split fits on an augmented row only when its source clip is on the training side,
         and scores the clips as recorded only.
+    groups : np.ndarray, shape (n_clips,), optional
+        Recording of each clip, for the inner folds of candidates with a ``grid``
+        (default: every clip its own group).
     """
     for c in candidates:  # unknown names, inputs or parameters fail here, before any work is shipped
         check_params(c.model, make_model(c.model, n_mfcc=n_mfcc or 1, **dict(c.params)))
@@ -280,6 +337,7 @@ def cross_validate(
     y = np.asarray(y).astype(str)
     n_clips = len(y) if source is None else int(np.sum(np.asarray(source) == np.arange(len(source))))
     source_future = None if source is None else client.scatter(np.asarray(source), broadcast=True, hash=False)
+    groups_future = None if groups is None else client.scatter(np.asarray(groups), broadcast=True, hash=False)
     # hash=False: identical data scattered by an earlier call would share its key, and the
     # release of that call's futures can race this call ("lost dependencies").
     y_future = client.scatter(y, broadcast=True, hash=False)
@@ -288,7 +346,7 @@ def cross_validate(
                  for name, X in inputs.items() if name in used}
     plans = [(folds, False)] + ([(leak_folds, True)] if leak_folds else [])
     jobs = [(c, leaky, [client.submit(_fit_score, c, seed, n_mfcc, X_futures[c.feature_set], y_future, s,
-                                      source_future, pure=False)
+                                      source_future, groups_future, pure=False)
                         for s in f.splits])
             for f, leaky in plans for c in candidates]
     report = CVReport(dataset=dataset, protocol=folds.protocol, note=folds.note, optimistic=folds.optimistic,
@@ -302,7 +360,8 @@ def cross_validate(
             continue
         entry = CVEntry(c.name, c.feature_set, acc, float(np.mean(acc)), float(np.std(acc)),
                         float(np.mean([r["train_accuracy"] for r in results])),
-                        float(sum(r["seconds"] for r in results)), params=dict(c.params))
+                        float(sum(r["seconds"] for r in results)), params=dict(c.params),
+                        tuned=[r["tuned"] for r in results] if c.grid else [])
         entries[c] = entry
         report.entries.append(entry)
         pred = np.empty(n_clips, dtype=object)

@@ -47,6 +47,7 @@ class FeatureSettings(_Frozen):
     n_mels: int = Field(128, ge=8, le=512, description="mel bands behind the MFCC")
     n_mfcc: int = Field(40, ge=2, le=128, description="MFCC coefficients")
     n_bands: int = Field(64, ge=4, le=512, description="log-spaced bands of the pooled FFT spectrum")
+    pcen_bands: int = Field(64, ge=1, le=512, description="bands of the pcen_* set: n_mels summed in equal groups")
     sequence_frames: int = Field(
         173, ge=8, le=4096, description="MFCC frames kept per clip for sequence models (4 s at the defaults)"
     )
@@ -67,6 +68,11 @@ class FeatureSettings(_Frozen):
             raise ValueError(
                 f"hop_length={self.hop_length} is larger than n_fft={self.n_fft}; "
                 "frames would skip samples: use hop_length <= n_fft"
+            )
+        if self.n_mels % self.pcen_bands:
+            raise ValueError(
+                f"pcen_bands={self.pcen_bands} does not divide n_mels={self.n_mels}: the PCEN bands sum equal "
+                "groups of mel bands; use a divisor (e.g. 64 or 128 for 128 mel bands)"
             )
         if self.n_mfcc > self.n_mels:
             raise ValueError(
@@ -114,6 +120,8 @@ class TrainSettings(_Frozen):
     show_leak: bool = Field(False, description="also score a random split of the same clips, to show the leak")
     augmented: bool = Field(True, description="fit on the table's augmented rows made from each split's training "
                                               "clips (never scored)")
+    tune: bool = Field(False, description="search each model's grid (models.registry.TUNING_GRIDS) in inner folds "
+                                          "of every training side")
     params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="hyper-parameter overrides per model, from --set MODEL.PARAM=VALUE")
 

@@ -17,13 +17,14 @@ from urbansound.evaluation import (
     Candidate,
     CVReport,
     cross_validate,
+    fit_candidate,
     make_folds,
     write_report,
 )
 from urbansound.exceptions import ModelError
 from urbansound.features import FEATURE_SETS
 from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_model
-from urbansound.models.registry import check_params
+from urbansound.models.registry import TUNING_GRIDS, check_params
 from urbansound.models.saved import SEQUENCE_INPUT
 from urbansound.settings import TrainSettings
 
@@ -118,17 +119,26 @@ def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, seq
 
 
 def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...],
-                   params: dict[str, dict[str, Any]] | None = None) -> list[Candidate]:
-    """Every (model, feature set) pair, with the model's overrides; sequence models get the
-    MFCC frame sequences."""
+                   params: dict[str, dict[str, Any]] | None = None, *, tune: bool = False) -> list[Candidate]:
+    """Every (model, feature set) pair, with the model's overrides (and, with ``tune``, its
+    grid minus what an override fixes); sequence models get the MFCC frame sequences."""
     out = []
     for m in models:
-        over = tuple(sorted((params or {}).get(m, {}).items()))
+        over = (params or {}).get(m, {})
+        grid = tuple((k, tuple(v)) for k, v in TUNING_GRIDS.get(m, {}).items() if k not in over) if tune else ()
+        kw = {"params": tuple(sorted(over.items())), "grid": grid}
         if m in SEQUENCE_MODELS:
-            out.append(Candidate(m, SEQUENCE_INPUT, over))
+            out.append(Candidate(m, SEQUENCE_INPUT, **kw))
         else:
-            out += [Candidate(m, fs, over) for fs in feature_sets]
+            out += [Candidate(m, fs, **kw) for fs in feature_sets]
     return out
+
+
+def recording_groups(table: pd.DataFrame) -> np.ndarray:
+    """A group id per clip for inner folds: its recording where known, else the clip itself."""
+    rec = table["recording"].astype(object)
+    key = np.where(rec.notna(), "r:" + rec.astype(str), "c:" + table["clip_id"].astype(str))
+    return pd.factorize(key)[0]
 
 
 def check_overrides(models: tuple[str, ...], params: dict[str, dict[str, Any]], n_mfcc: int | None = None) -> None:
@@ -139,8 +149,9 @@ def check_overrides(models: tuple[str, ...], params: dict[str, dict[str, Any]], 
         check_params(model, make_model(model, n_mfcc=n_mfcc or 1, **over))
 
 
-def _fit(model: str, seed: int, n_mfcc: int, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> Any:
-    return make_model(model, seed=seed, n_mfcc=n_mfcc, **params).fit(X, y)
+def _fit(c: Candidate, seed: int, n_mfcc: int, X: np.ndarray, y: np.ndarray, source: np.ndarray | None,
+         groups: np.ndarray) -> tuple[Any, dict[str, Any]]:
+    return fit_candidate(c, seed, n_mfcc, X, y, np.arange(len(groups)), source, groups)
 
 
 def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_dir: Path,
@@ -163,15 +174,20 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
         leak = make_folds(data.table, "kfold", n_splits=len(folds.splits) if folds.protocol == "official"
                           else settings.n_splits, seed=settings.seed)
     source = data.source if data.n_augmented else None
-    report = cross_validate(data.inputs, data.y, candidates_for(models, settings.feature_sets, settings.params),
-                            folds, client,
-                            dataset=dataset, seed=settings.seed, n_mfcc=data.n_mfcc, leak_folds=leak, source=source)
+    candidates = candidates_for(models, settings.feature_sets, settings.params, tune=settings.tune)
+    groups = recording_groups(data.table)
+    report = cross_validate(data.inputs, data.y, candidates, folds, client, dataset=dataset, seed=settings.seed,
+                            n_mfcc=data.n_mfcc, leak_folds=leak, source=source, groups=groups)
     cv_json = report.write(reports_dir)
     best = report.best
     X_best = data.inputs[best.feature_set]  # every row: clips as recorded and their augmented copies
     # scattered, not embedded in the task: a matrix of 8732 clips is a 14 MiB graph otherwise
     X, y = (client.scatter(a, hash=False) for a in (X_best, data.y[: len(X_best)]))
-    estimator = client.submit(_fit, best.model, settings.seed, data.n_mfcc, X, y, best.params, pure=False).result()
+    chosen = next(c for c in candidates if (c.name, c.feature_set) == (best.model, best.feature_set))
+    estimator, tuned = client.submit(_fit, chosen, settings.seed, data.n_mfcc, X, y, source, groups,
+                                     pure=False).result()
+    if tuned:
+        log.info("refit %s with %s (chosen in inner folds of all training clips)", best.model, tuned)
     features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]
     model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator, features=features,
                          feature_settings=featurize.read_settings(features_dir), classes=sorted(set(data.y)),

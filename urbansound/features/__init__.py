@@ -10,9 +10,9 @@ read the samples directly. :func:`compute` returns every column below, in this o
 :func:`feature_names` lists them for given settings. All values are finite: silence
 and clips padded by :func:`prepare` get the fallbacks stated below.
 
-Default settings (22050 Hz, ``n_fft`` 2048, hop 512, 64 bands, 128 mel bands, 40 MFCC)
-give 14 ``time_*`` + 77 ``fft_*`` + 320 ``mfcc_*`` + 640 ``pcen_*`` = 1051 columns; in
-general ``14 + (n_bands + 13) + 8 * n_mfcc + 5 * n_mels``. Indices ``kk`` are zero-based
+Default settings (22050 Hz, ``n_fft`` 2048, hop 512, 64 bands, 128 mel bands, 40 MFCC,
+64 PCEN bands) give 14 ``time_*`` + 77 ``fft_*`` + 320 ``mfcc_*`` + 320 ``pcen_*`` = 731
+columns; in general ``14 + (n_bands + 13) + 8 * n_mfcc + 5 * pcen_bands``. Indices ``kk`` are zero-based
 and zero-padded to two digits (three from 101 bands or coefficients on; always three for
 ``pcen_*``).
 
@@ -26,7 +26,7 @@ The sets, each documented column by column in its module:
 - :mod:`urbansound.features.mfcc`: ``mfcc_*`` (perceptual; ``8 * n_mfcc`` columns),
   :func:`mel_power` (the one mel product) and :func:`mfcc_sequence`.
 - :mod:`urbansound.features.pcen`: ``pcen_*`` (per-channel energy normalised mel bands;
-  ``5 * n_mels`` columns): background-robust band statistics.
+  ``5 * pcen_bands`` columns): background-robust band statistics.
 """
 
 from __future__ import annotations
@@ -91,11 +91,11 @@ def prepare(y: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, bool]
 def feature_names(settings: FeatureSettings) -> list[str]:
     """Every feature column, in table order, for these settings.
 
-    ``14 + n_bands + 13 + 8 * n_mfcc + 5 * n_mels`` names: :data:`TIME_NAMES`, then
+    ``14 + n_bands + 13 + 8 * n_mfcc + 5 * pcen_bands`` names: :data:`TIME_NAMES`, then
     ``fft_band_kk`` and :data:`FFT_STAT_NAMES`, then ``mfcc_{stat}_{kk}``, then
     ``pcen_{stat}_{kkk}``.
     """
-    return [*TIME_NAMES, *_fft_names(settings), *_mfcc_names(settings.n_mfcc), *_pcen_names(settings.n_mels)]
+    return [*TIME_NAMES, *_fft_names(settings), *_mfcc_names(settings.n_mfcc), *_pcen_names(settings.pcen_bands)]
 
 
 def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:

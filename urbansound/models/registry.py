@@ -137,6 +137,20 @@ def _vote(seed: int) -> BaseEstimator:
 _FACTORIES["vote"] = _vote
 MODEL_NAMES: tuple[str, ...] = (*_FACTORIES, "rnn")
 
+TUNING_GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "logreg": {"logisticregression__C": (0.03, 0.1, 0.3, 1.0)},
+    "gd-logreg": {"lam": (1e-4, 1e-3, 1e-2)},
+    "fnn": {"lam": (1e-3, 1e-2, 1e-1)},
+    "mlp": {"mlpclassifier__alpha": (1e-4, 1e-3, 1e-2)},
+    "svm": {"svc__C": (1.0, 10.0, 100.0)},
+    "knn": {"kneighborsclassifier__n_neighbors": (5, 15, 30)},
+    "forest": {"min_samples_leaf": (1, 3)},
+    "tree": {"min_samples_leaf": (2, 8, 32)},
+    "hgb": {"learning_rate": (0.05, 0.1)},
+    "vote": {"logreg__logisticregression__C": (0.03, 0.1, 0.3)},
+}
+"""What ``train --tune`` searches in inner folds of each training side (``rnn``: nothing)."""
+
 
 def check_params(name: str, model: BaseEstimator) -> None:
     """Check every parameter of a model and its steps before any fit; a bad value raises a
