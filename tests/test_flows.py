@@ -29,7 +29,9 @@ def test_pipeline_end_to_end_then_resumes_without_redoing_work(harness, av_datas
     assert sub.ID.is_unique and set(sub.ID) == set(test_ids)
     report = json.loads(summary.training.cv_json.read_text())
     assert report["best"]["mean"] > 0.5  # chance is 0.1: a broken label join would show
-    assert summary.features.clips == len(pd.read_parquet(summary.features.out_dir))
+    table = pd.read_parquet(summary.features.out_dir)  # the default recipe adds augmented training rows
+    assert summary.features.augmented > 0 and table["augmentation"].notna().sum() == summary.features.augmented
+    assert summary.features.clips == table["augmentation"].isna().sum() == table["clip_id"].nunique()
     assert set(summary.stage_seconds) == {"featurize", "train", "submit", "report"} and summary.workers == 1
     assert summary.report.is_file() and "Run facts" in summary.report.read_text()
     text = summary.describe()

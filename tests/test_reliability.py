@@ -647,14 +647,22 @@ def _model(settings):
 
 # A different valid value for every setting that changes the numbers.
 OTHER_VALUES = {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "n_mels": 64, "n_mfcc": 20, "n_bands": 32,
-                "sequence_frames": 100}
+                "pcen_bands": 32, "sequence_frames": 100}
 
 
 def test_every_feature_setting_is_covered_here():
     from urbansound.settings import FeatureSettings
 
-    assert set(FeatureSettings.model_fields) - {"batch_size"} == set(OTHER_VALUES), \
+    # augment adds training rows but changes no clip's features: a model reads a table without them
+    assert set(FeatureSettings.model_fields) - {"batch_size", "augment"} == set(OTHER_VALUES), \
         "FeatureSettings changed: give each new field an alternative value in OTHER_VALUES"
+
+
+def test_a_model_trained_with_augmented_rows_reads_a_table_without_them():
+    from urbansound.settings import FeatureSettings
+
+    model = _model(FeatureSettings(augment=("speed:0.9",)))
+    model.check_features(["clip_id", "split", "mfcc_mean_00", "mfcc_mean_01"], FeatureSettings())
 
 
 @pytest.mark.parametrize("field", sorted(OTHER_VALUES))

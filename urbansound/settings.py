@@ -108,8 +108,9 @@ class TrainSettings(_Frozen):
     Default: the seed project's own feed-forward network (tuned: hidden 128, L2 1e-2, 30
     epochs of SGD with momentum) on every feature set, fitted on the table's augmented rows
     too. On the real development clips it beat the first default (logreg and fnn on time,
-    fft and mfcc, no augmentation) by 9-11 points on both protocols and the soft-voting
-    ensemble with logreg did not beat it at twice the fitting time (README, Measured).
+    fft and mfcc, no augmentation) by about 12 points on both protocols and the soft-voting
+    ensemble with logreg was not better on both protocols, at twice the fitting time
+    (README, Measured).
     """
 
     models: tuple[str, ...] = ("fnn",)
