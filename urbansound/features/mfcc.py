@@ -134,16 +134,8 @@ def mfcc_frames(S: np.ndarray | None = None, *, sr: int, settings: FeatureSettin
                 mel: np.ndarray | None = None) -> np.ndarray:
     """MFCC frame sequence from a magnitude spectrogram, as ``librosa.feature.mfcc``.
 
-    Parameters
-    ----------
-    S : np.ndarray, shape (1 + n_fft // 2, n_frames), optional
-        Magnitude STFT (:func:`spectrogram`); not needed when ``mel`` is given.
-    sr : int
-        Sample rate, Hz.
-    settings : FeatureSettings
-        ``n_fft``, ``n_mels`` and ``n_mfcc``.
-    mel : np.ndarray, shape (n_frames, n_mels), optional
-        The mel power (:func:`mel_power`), when the caller has it already.
+    Parameters as :func:`log_mel` (``settings`` also gives ``n_mfcc``): the DCT of its
+    log-mel frames.
 
     Returns
     -------
