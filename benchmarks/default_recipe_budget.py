@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -50,6 +51,7 @@ def main() -> None:
     cluster = ["--workers", str(a.workers), "--dashboard-address", ":0"]
     ws = a.root / "workspace"
     features = ws / "features" / data.name
+    shutil.rmtree(features, ignore_errors=True)  # featurize is incremental: time a table built from nothing
     featurize_s = _run(["featurize", str(data), "--workspace", str(ws), "--augment", ",".join(DEFAULT_AUGMENT),
                         *cluster])
     manifest = json.loads((features / "_manifest.json").read_text())
