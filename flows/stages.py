@@ -6,7 +6,6 @@ No ``from __future__ import annotations``: Prefect builds each flow's parameter 
 the real annotation types, also when a served run loads this file afresh.
 """
 
-import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,11 +22,11 @@ from urbansound.cluster import (
     scheduler_address,
 )
 from urbansound.datasets import Dataset, read_dataset
-from urbansound.featurize import MANIFEST_FILE, FeaturizeSummary, featurize_dataset
+from urbansound.featurize import FeaturizeSummary, featurize_dataset
 from urbansound.report import build_report
 from urbansound.settings import PipelineSettings
 from urbansound.submission import SubmissionResult, submit
-from urbansound.training import MODEL_FILE, TrainResult, train
+from urbansound.training import MODEL_FILE, TrainResult, reuse, train
 
 FILE_RETRIES = {"retries": 2, "retry_delay_seconds": [5, 30]}  # backoff for tasks that touch files
 
@@ -93,25 +92,17 @@ def featurize_task(settings: PipelineSettings, dataset: Dataset) -> FeaturizeSum
     return summary
 
 
-def _train_key(context: object, parameters: dict) -> str:
-    """Same training settings on the same feature table (its manifest names every part,
-    and part names hash the clips' bytes and the feature settings): same result."""
-    settings: PipelineSettings = parameters["settings"]
-    paths = settings.paths
-    h = hashlib.sha256(settings.train.model_dump_json().encode() + str(paths.root.resolve()).encode())
-    manifest = paths.features / MANIFEST_FILE
-    h.update(manifest.read_bytes() if manifest.is_file() else b"<absent>")
-    return f"urbansound-train-{h.hexdigest()}"
-
-
-@task(name="train", cache_key_fn=_train_key, persist_result=True, **FILE_RETRIES)
+@task(name="train", cache_policy=NO_CACHE, **FILE_RETRIES)
 def train_task(settings: PipelineSettings) -> TrainResult:
-    # Cached and persisted: a run that failed after training resumes without retraining.
+    # No Prefect cache (a pickle loaded on a hit): a run that failed after training resumes
+    # from the workspace's own JSON record when it still describes the model file there.
     paths = settings.paths
-    with stage_client() as client:
-        result = train(paths.features, settings.train, dataset=settings.dataset_name,
-                       reports_dir=paths.reports, models_dir=paths.models, client=client)
     logger = get_run_logger()
+    result = reuse(paths.features, settings.train, reports_dir=paths.reports, models_dir=paths.models)
+    if result is None:
+        with stage_client() as client:
+            result = train(paths.features, settings.train, dataset=settings.dataset_name,
+                           reports_dir=paths.reports, models_dir=paths.models, client=client)
     for line in result.report.markdown().splitlines()[:40]:
         logger.info(line)
     logger.info(result.describe())
@@ -157,9 +148,7 @@ def featurize_flow(settings: PipelineSettings) -> FeaturizeSummary:
 def train_flow(settings: PipelineSettings) -> TrainResult:
     """Cross-validate the models on the feature table, refit the best and save it."""
     start = time.perf_counter()
-    # A cached result is only as good as the model file it names: without it, retrain.
-    model_on_disk = (settings.paths.models / MODEL_FILE).is_file()
-    result = train_task.with_options(refresh_cache=not model_on_disk).submit(settings).result()
+    result = train_task.submit(settings).result()
     _timed(get_run_logger(), "train", start)
     return result
 

@@ -22,7 +22,7 @@ def test_synth_featurize_train_on_the_urbansound8k_layout(us8k_dataset, client, 
     assert report["protocol"] == "official" and len(report["entries"]) == 2
     n_folds = pd.read_csv(us8k_dataset / "metadata" / "UrbanSound8K.csv").fold.nunique()
     assert all(len(e["fold_accuracy"]) == n_folds for e in report["entries"])
-    assert (ws / "models" / us8k_dataset.name / "model.pkl").is_file()
+    assert (ws / "models" / us8k_dataset.name / "model.skops").is_file()
     # this layout has no test split: submit says so and fails
     assert main(["submit", str(us8k_dataset), "--workspace", str(ws)]) == 1
     assert "no test clips" in capsys.readouterr().err

@@ -63,17 +63,20 @@ def test_saved_model_refuses_other_features(tmp_path, data):
     settings = FeatureSettings()
     cols = [f"mfcc_mean_{i:02d}" for i in range(X.shape[1])]
     model = TrainedModel("forest", "mfcc", make_model("forest").fit(X, y), cols, settings, sorted(set(y)), 0.9, "siren")
-    model.save(tmp_path / "m.pkl")
-    loaded = TrainedModel.load(tmp_path / "m.pkl")
+    model.save(tmp_path / "m.skops")
+    loaded = TrainedModel.load(tmp_path / "m.skops")
     assert loaded.features == cols and (tmp_path / "m.json").is_file()
     loaded.check_features(cols, settings)
     with pytest.raises(ModelError, match="lacks 1 column"):
         loaded.check_features(cols[1:], settings)
     with pytest.raises(ModelError, match="computed with"):
         loaded.check_features(cols, FeatureSettings(n_mfcc=13))
-    (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
-    with pytest.raises(ModelError, match="junk.pkl: not a readable model file"):
-        TrainedModel.load(tmp_path / "junk.pkl")
+    (tmp_path / "junk.skops").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="junk.skops: not an urbansound model file"):
+        TrainedModel.load(tmp_path / "junk.skops")
+    (tmp_path / "cut.skops").write_bytes((tmp_path / "m.skops").read_bytes()[:2000])
+    with pytest.raises(ModelError, match="cut.skops: not a readable model file"):
+        TrainedModel.load(tmp_path / "cut.skops")
 
 
 def test_deviation_channels_hold_distance_from_the_clip_mean():

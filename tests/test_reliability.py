@@ -673,8 +673,8 @@ def test_a_saved_model_refuses_features_computed_with_other_settings(tmp_path, f
     from urbansound.submission import predict
 
     trained_with = FeatureSettings()
-    _model(trained_with).save(tmp_path / "model.pkl")
-    model = TrainedModel.load(tmp_path / "model.pkl")
+    _model(trained_with).save(tmp_path / "model.skops")
+    model = TrainedModel.load(tmp_path / "model.skops")
     columns = ["clip_id", "split", "mfcc_mean_00", "mfcc_mean_01"]
     other = FeatureSettings(**{**trained_with.model_dump(), field: OTHER_VALUES[field]})
     assert getattr(other, field) != getattr(trained_with, field)
@@ -757,3 +757,38 @@ def test_compose_publishes_ports_on_loopback_only():
             if host_ip not in LOOPBACK:
                 exposed.append(f"{name}: {port!r}")
     assert not exposed, f"published beyond loopback: {exposed}"
+
+
+# ------------------------------------------------- model files from elsewhere (issue 13.1)
+class _RunsCode:
+    """What a crafted model file does: name a callable to be called on load."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("craft", ["pickle", "pickle-named-skops", "skops-with-foreign-type"])
+def test_a_crafted_model_file_is_refused_without_running_its_code(tmp_path, craft, capsys, av_dataset):
+    import pickle
+
+    import skops.io as sio
+
+    from urbansound.cli import main
+
+    marker = tmp_path / "ran"
+    if craft == "skops-with-foreign-type":
+        blob = sio.dumps({"format": "urbansound-model", "version": 1, "estimator": _RunsCode(marker)})
+        path = tmp_path / "model.skops"
+    else:
+        blob = pickle.dumps(_RunsCode(marker))
+        path = tmp_path / ("model.pkl" if craft == "pickle" else "model.skops")
+    path.write_bytes(blob)
+    assert main(["submit", str(av_dataset), "--model", str(path), "--workspace", str(tmp_path / "ws")]) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and ("pickle" in err or "refused" in err)
+    assert not marker.exists(), "loading the model file ran its code"

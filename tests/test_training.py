@@ -112,3 +112,29 @@ def test_override_values_are_typed():
     for bad in ("fnn.lam", "lam=1", "cnn.x=1"):
         with pytest.raises(ModelError, match="--set"):
             parse_override(bad)
+
+
+def test_a_train_result_is_reused_only_while_its_record_names_the_model_file(features, client, tmp_path):
+    from urbansound.training import reuse
+
+    settings = TrainSettings(models=("logreg",), feature_sets=("mfcc",))
+    dirs = {"reports_dir": tmp_path / "r", "models_dir": tmp_path / "m"}
+    assert reuse(features, settings, **dirs) is None  # nothing yet
+    result = train(features, settings, dataset="tiny", client=client, **dirs)
+    record = json.loads(result.cv_json.read_text())
+    assert record["run"]["model_sha256"] and TrainedModel.load(result.model_path).run_id == record["run"]["id"]
+
+    again = reuse(features, settings, **dirs)
+    assert again.reused and again.report.best.mean == result.report.best.mean
+    assert again.report.markdown() == result.report.markdown()  # per-class details read back too
+    # other settings: train again
+    assert reuse(features, TrainSettings(models=("logreg",), feature_sets=("mfcc",), seed=1), **dirs) is None
+    # the model file replaced (e.g. by a `train` of another model into the same workspace)
+    model = TrainedModel.load(result.model_path)
+    model.cv_mean = 0.0
+    model.save(result.model_path)
+    assert reuse(features, settings, **dirs) is None
+    # an interrupted train: the CV record of the new run, no model file of it yet
+    record["run"]["model_sha256"] = None
+    result.cv_json.write_text(json.dumps(record))
+    assert reuse(features, settings, **dirs) is None

@@ -239,7 +239,7 @@ def cmd_submit(a: argparse.Namespace) -> int:
 
     dataset = read_dataset(a.data_dir, allow_missing=a.allow_missing)
     ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
-    result = submit(dataset, a.features or ws.features, a.model or ws.models / "model.pkl", a.out or ws.submission)
+    result = submit(dataset, a.features or ws.features, a.model or ws.model, a.out or ws.submission)
     print(result.describe())
     return 0
 
@@ -354,7 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("submit", help="predict the test clips and write the submission CSV")
     p.add_argument("data_dir", type=Path, help="dataset folder (AV layout, with test.csv)")
     p.add_argument("--features", type=Path, help="feature table folder (default: WORKSPACE/features/NAME)")
-    p.add_argument("--model", type=Path, help="model file (default: WORKSPACE/models/NAME/model.pkl)")
+    p.add_argument("--model", type=Path,
+                   help="model file written by `urbansound train` (default: WORKSPACE/models/NAME/model.skops); "
+                        "skops format: loading cannot run code, and a file holding types an urbansound model "
+                        "never holds is refused, as is a pickle")
     p.add_argument("--out", type=Path, help="CSV to write (default: WORKSPACE/submissions/NAME.csv)")
     p.add_argument("--allow-missing", action="store_true", help="accept a dataset with missing audio files")
     _add_workspace(p)

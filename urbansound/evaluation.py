@@ -224,6 +224,17 @@ class CVReport:
     entries: list[CVEntry] = field(default_factory=list)
     labels: list[str] = field(default_factory=list, repr=False)
     predictions: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    run: dict[str, Any] = field(default_factory=dict)  # which train run wrote it, and the model file it saved
+    details: dict[str, Any] | None = field(default=None, repr=False)  # best_details of a report read back
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CVReport":
+        """A report as :meth:`to_json` wrote it (out-of-fold predictions are not kept: only
+        the best entry's details)."""
+        return cls(dataset=data["dataset"], protocol=data["protocol"], note=data["note"],
+                   optimistic=data["optimistic"], n_clips=data["n_clips"],
+                   entries=[CVEntry(**e) for e in data["entries"]], run=data.get("run") or {},
+                   details=data["best_details"])
 
     @property
     def best(self) -> CVEntry:
@@ -232,6 +243,8 @@ class CVReport:
     def best_details(self) -> dict[str, Any]:
         """Per-class precision/recall/F1 and the confusion matrix of the best entry."""
         b = self.best
+        if self.details is not None and f"{b.model}/{b.feature_set}" not in self.predictions:
+            return self.details
         pred = self.predictions[f"{b.model}/{b.feature_set}"]
         classes = sorted(set(self.labels))
         report = classification_report(self.labels, pred, labels=classes, output_dict=True, zero_division=0)
@@ -246,7 +259,7 @@ class CVReport:
                 "optimistic": self.optimistic, "n_clips": self.n_clips,
                 "entries": [asdict(e) for e in self.entries],
                 "best": {"model": best.model, "feature_set": best.feature_set, "mean": best.mean, "std": best.std},
-                "best_details": self.best_details()}
+                "best_details": self.best_details(), "run": self.run}
 
     def markdown(self) -> str:
         leak = any(e.leaky_mean is not None for e in self.entries)

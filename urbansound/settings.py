@@ -146,6 +146,10 @@ class PipelineSettings(_Frozen):
         return Workspace(Path(self.workspace), self.dataset_name)
 
 
+MODEL_FILE = "model.skops"
+"""The trained model's file name in a workspace's models folder (see :mod:`urbansound.models.saved`)."""
+
+
 class Workspace:
     """Where each stage writes its outputs for one dataset (see data/README.md)."""
 
@@ -160,6 +164,10 @@ class Workspace:
     @property
     def models(self) -> Path:
         return self.root / "models" / self.name
+
+    @property
+    def model(self) -> Path:
+        return self.models / MODEL_FILE
 
     @property
     def reports(self) -> Path:

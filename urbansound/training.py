@@ -3,9 +3,13 @@ seed project's activation study."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +29,12 @@ from urbansound.exceptions import ModelError
 from urbansound.features import FEATURE_SETS
 from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_model
 from urbansound.models.registry import TUNING_GRIDS, check_params
-from urbansound.models.saved import SEQUENCE_INPUT
-from urbansound.settings import TrainSettings
+from urbansound.models.saved import SEQUENCE_INPUT, file_digest
+from urbansound.settings import MODEL_FILE, TrainSettings
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.pkl"
+CV_FILE = "cv.json"
 STUDY_HIDDEN = ("10", "10+10", "10+10+10")
 STUDY_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
 
@@ -41,12 +45,63 @@ class TrainResult:
     cv_json: Path
     model_path: Path
     seconds: float
+    reused: bool = False  # read back from an earlier run's files (see :func:`reuse`)
 
     def describe(self) -> str:
         b = self.report.best
+        how = (f"reused from run {self.report.run.get('id')} (same settings, table and code; its model file "
+               "unchanged)" if self.reused else f"{self.seconds:.1f} s")
         return (f"cross-validated {len(self.report.entries)} model x feature set pair(s) "
                 f"({self.report.note}); best {b.model} on {b.feature_set}: accuracy {b.mean:.3f} +- {b.std:.3f}; "
-                f"model saved to {self.model_path}; {self.seconds:.1f} s")
+                f"model saved to {self.model_path}; {how}")
+
+
+def code_digest() -> str:
+    """SHA-256 of the package's source files: a result computed by other code is another result."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def inputs_key(features_dir: Path, settings: TrainSettings) -> str:
+    """What a train run's result depends on: the training settings, the feature table (its
+    manifest names every part, and part names hash the clips' bytes and the feature
+    settings) and the code."""
+    manifest = Path(features_dir) / featurize.MANIFEST_FILE
+    h = hashlib.sha256(settings.model_dump_json().encode())
+    h.update(manifest.read_bytes() if manifest.is_file() else b"<absent>")
+    h.update(code_digest().encode())
+    return h.hexdigest()
+
+
+def reuse(features_dir: Path, settings: TrainSettings, *, reports_dir: Path, models_dir: Path) -> TrainResult | None:
+    """The result of an earlier train run that needs no redoing, or None.
+
+    Reused only when its CV record (``cv.json``) was written for the same :func:`inputs_key`
+    and names, by SHA-256, the model file that is there now: a model file replaced since
+    (by another ``train``) or a CV record and model file from different runs (an
+    interrupted ``train``) mean training again. Nothing is unpickled: the record is JSON.
+    """
+    cv_json, model_path = Path(reports_dir) / CV_FILE, Path(models_dir) / MODEL_FILE
+    try:
+        data = json.loads(cv_json.read_text())
+        run = data.get("run") or {}
+        if run.get("inputs") != inputs_key(features_dir, settings):
+            log.info("train: %s was written for other settings, table or code: training again", cv_json)
+            return None
+        if not model_path.is_file() or run.get("model_sha256") != file_digest(model_path):
+            log.info("train: %s is not the model file %s names (replaced, or an interrupted train): "
+                     "training again", model_path, cv_json)
+            return None
+        report = CVReport.from_json(data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.info("train: cannot reuse %s (%s): training again", cv_json, e)
+        return None
+    return TrainResult(report, cv_json, model_path, 0.0, reused=True)
 
 
 def expand_models(models: tuple[str, ...]) -> tuple[str, ...]:
@@ -157,8 +212,10 @@ def _fit(c: Candidate, seed: int, n_mfcc: int, X: np.ndarray, y: np.ndarray, sou
 def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_dir: Path,
           models_dir: Path, client: Any) -> TrainResult:
     """Cross-validate ``settings.models`` on ``settings.feature_sets``, refit the best (by
-    honest CV mean) on all training clips, save it to ``models_dir/model.pkl`` and the CV
-    report (``cv.json``, ``cv.md``) to ``reports_dir``.
+    honest CV mean) on all training clips, save it to ``models_dir/model.skops`` and the CV
+    report (``cv.json``, ``cv.md``) to ``reports_dir``. ``cv.json`` is written after the CV
+    (``run.model_sha256`` None) and again after the model file, naming it by SHA-256: a
+    record and a model file from different runs can be told apart.
 
     With ``settings.show_leak``, every candidate is also scored on a random split of the
     same clips, to show how much a split that ignores recordings and folds flatters it.
@@ -178,7 +235,11 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     groups = recording_groups(data.table)
     report = cross_validate(data.inputs, data.y, candidates, folds, client, dataset=dataset, seed=settings.seed,
                             n_mfcc=data.n_mfcc, leak_folds=leak, source=source, groups=groups)
-    cv_json = report.write(reports_dir)
+    # the CV record is kept at once (a failed refit does not lose it); its model_sha256 of
+    # None says that no model file of this run exists yet
+    report.run = {"id": uuid.uuid4().hex[:12], "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "inputs": inputs_key(features_dir, settings), "model_file": MODEL_FILE, "model_sha256": None}
+    report.write(reports_dir)
     best = report.best
     X_best = data.inputs[best.feature_set]  # every row: clips as recorded and their augmented copies
     # scattered, not embedded in the task: a matrix of 8732 clips is a 14 MiB graph otherwise
@@ -191,9 +252,11 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]
     model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator, features=features,
                          feature_settings=featurize.read_settings(features_dir), classes=sorted(set(data.y)),
-                         cv_mean=best.mean, majority=str(pd.Series(data.y).value_counts().idxmax()))
+                         cv_mean=best.mean, majority=str(pd.Series(data.y).value_counts().idxmax()),
+                         run_id=report.run["id"])
     model_path = Path(models_dir) / MODEL_FILE
-    model.save(model_path)
+    report.run["model_sha256"] = model.save(model_path)
+    cv_json = report.write(reports_dir)  # last: the record names the model file now there
     return TrainResult(report, cv_json, model_path, time.perf_counter() - start)
 
 

@@ -1,23 +1,55 @@
 """A trained model saved with what it was trained on.
 
-Model files are pickles: load them only from places you trust.
+Model files are in the skops format (a zip of JSON and NumPy arrays, https://skops.readthedocs.io):
+loading one cannot run code. Only the types in :data:`TRUSTED_TYPES` (what the registry's
+models are made of) and those skops trusts by default (NumPy, SciPy, scikit-learn
+estimators) are rebuilt; a file holding anything else is refused by name before any object is
+made. Pickled model files (``model.pkl``, written before) are refused outright: unpickling
+runs whatever the file says.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from urbansound import atomic
-from urbansound.atomic import atomic_path
 from urbansound.exceptions import ModelError
 from urbansound.settings import FeatureSettings
 
 SEQUENCE_INPUT = "mfcc-seq"
 """The input name of MFCC frame sequences (stored beside the feature table)."""
+
+FORMAT = "urbansound-model"
+FORMAT_VERSION = 1
+
+TRUSTED_TYPES: tuple[str, ...] = (
+    # the seed project's networks and the rnn's input transform
+    "urbansound.models.nn.fnn.FeedForwardNetwork",
+    "urbansound.models.nn.logreg.GDLogisticRegression",
+    "urbansound.models.nn.rnn.RecurrentNetwork",
+    "urbansound.models.registry.rnn_inputs",
+    # scikit-learn internals that skops does not trust by default
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn.utils._bunch.Bunch",
+)
+"""Types a model file may hold beyond skops' defaults: those the registry's models use."""
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, hex: how a CV record names the model file it chose."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 @dataclass
@@ -32,6 +64,7 @@ class TrainedModel:
     classes: list[str]
     cv_mean: float | None = None
     majority: str | None = None
+    run_id: str | None = None  # the train run that wrote it (also in that run's cv.json)
 
     @property
     def reads_sequences(self) -> bool:
@@ -53,27 +86,64 @@ class TrainedModel:
                 f"(e.g. {', '.join(absent[:3])}); re-run featurize or retrain"
             )
 
-    def save(self, path: Path) -> None:
-        """Pickle atomically, with a readable JSON description beside it."""
+    def _describe(self) -> dict[str, Any]:
+        return {"model": self.name, "feature_set": self.feature_set, "cv_mean": self.cv_mean,
+                "classes": self.classes, "n_features": len(self.features), "run_id": self.run_id,
+                "feature_settings": self.feature_settings.model_dump(mode="json")}
+
+    def save(self, path: Path) -> str:
+        """Write atomically in the skops format, with a readable JSON description beside it.
+
+        Returns the file's SHA-256 (see :func:`file_digest`).
+        """
+        import skops.io as sio
+
         path = Path(path)
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
-        info = {"model": self.name, "feature_set": self.feature_set, "cv_mean": self.cv_mean,
-                "classes": self.classes, "n_features": len(self.features),
-                "feature_settings": self.feature_settings.model_dump()}
-        atomic.write_text(path.with_suffix(".json"), json.dumps(info, indent=2))
+        payload = {"format": FORMAT, "version": FORMAT_VERSION, "features": list(self.features),
+                   "majority": self.majority, "estimator": self.estimator, **self._describe()}
+        data = sio.dumps(payload)
+        atomic.write_bytes(path, data)
+        atomic.write_text(path.with_suffix(".json"), json.dumps(self._describe(), indent=2))
+        return hashlib.sha256(data).hexdigest()
 
     @staticmethod
     def load(path: Path) -> "TrainedModel":
-        """Load a model file. It is a pickle: load only files from a trusted place."""
+        """Load a model file written by :meth:`save`, refusing anything that could run code."""
+        import skops.io as sio
+
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"{path}: no model file; run `urbansound train` first")
+        data = path.read_bytes()
+        if data[:1] == b"\x80":  # pickle protocol 2 and later
+            raise ModelError(f"{path}: a pickled model file (urbansound 0.1 wrote those); pickles run code when "
+                             "loaded, so they are no longer read: retrain with `urbansound train`")
+        if not data.startswith(b"PK"):
+            raise ModelError(f"{path}: not an urbansound model file (expected the skops format)")
         try:
-            with open(path, "rb") as f:
-                obj = pickle.load(f)  # noqa: S301 - documented: trusted files only
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as e:
-            raise ModelError(f"{path}: not a readable model file ({e}); retrain with `urbansound train`") from e
-        if not isinstance(obj, TrainedModel):
+            untrusted = set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES)
+            if untrusted:
+                raise ModelError(f"{path}: refused: it holds types an urbansound model never holds "
+                                 f"({', '.join(sorted(untrusted))}); only load model files written by "
+                                 "`urbansound train`")
+            payload = sio.loads(data, trusted=list(TRUSTED_TYPES))
+        except ModelError:
+            raise
+        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, ImportError,
+                json.JSONDecodeError) as e:
+            raise ModelError(f"{path}: not a readable model file ({type(e).__name__}: {e}); retrain with "
+                             "`urbansound train`") from e
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ModelError(f"{path}: not an urbansound model file")
-        return obj
+        if payload.get("version") != FORMAT_VERSION:
+            raise ModelError(f"{path}: model format version {payload.get('version')!r}, this urbansound reads "
+                             f"{FORMAT_VERSION}; retrain with `urbansound train`")
+        try:
+            return TrainedModel(name=payload["model"], feature_set=payload["feature_set"],
+                                estimator=payload["estimator"], features=list(payload["features"]),
+                                feature_settings=FeatureSettings(**payload["feature_settings"]),
+                                classes=list(payload["classes"]), cv_mean=payload["cv_mean"],
+                                majority=payload["majority"], run_id=payload["run_id"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"{path}: an incomplete urbansound model file ({e}); retrain with "
+                             "`urbansound train`") from e
