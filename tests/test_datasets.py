@@ -112,3 +112,39 @@ def test_real_metadata_both_spellings(tmp_path):
     pd.testing.assert_frame_equal(same.clips[cols], ds.clips[cols])
     av = read_dataset(REALDATA / "av", allow_missing=True)
     assert len(av.clips) + len(av.missing) == 5435 + 3297
+
+
+@pytest.mark.parametrize("layout", ["av", "urbansound8k"])
+@pytest.mark.parametrize("name", ["../../outside", "/etc/hostname", "..", "sub/dir", "a\\..\\b"])
+def test_metadata_naming_files_outside_the_dataset_is_refused(av_dataset, us8k_dataset, tmp_path, layout, name,
+                                                             capsys):
+    # issue 13.6: a name with a folder in it is refused in validate and every stage, even
+    # when the file it points at exists; audio folders that are symlinks still work
+    from urbansound.cli import main
+
+    outside = tmp_path / "outside.wav"
+    root = _copy(av_dataset if layout == "av" else us8k_dataset, tmp_path / "d")
+    if layout == "av":
+        shutil.copy(next((root / "Train").glob("*.wav")), outside)
+        csv, key = root / "train.csv", "ID"
+    else:
+        shutil.copy(next((root / "audio").rglob("*.wav")), outside)
+        csv, key = root / "metadata" / "UrbanSound8K.csv", "slice_file_name"
+    meta = pd.read_csv(csv, dtype=str)
+    meta.loc[0, key] = name
+    meta.to_csv(csv, index=False)
+    with pytest.raises(DatasetError, match="not a plain file name") as e:
+        read_dataset(root, allow_missing=True)
+    assert repr(name) in str(e.value)
+    assert main(["validate", str(root)]) != 0
+    said = capsys.readouterr()
+    assert "not a plain file name" in said.out + said.err
+
+
+def test_symlinked_audio_folders_are_read(us8k_dataset, tmp_path):
+    root = tmp_path / "d"
+    (root / "audio").mkdir(parents=True)
+    shutil.copytree(us8k_dataset / "metadata", root / "metadata")
+    for fold in (us8k_dataset / "audio").iterdir():
+        (root / "audio" / fold.name).symlink_to(fold.resolve())
+    assert len(read_dataset(root).clips) == len(pd.read_csv(root / "metadata" / "UrbanSound8K.csv"))

@@ -153,6 +153,18 @@ def _check_labels(path: Path, df: pd.DataFrame, key: str, column: str, problems:
     return ~unknown
 
 
+def _check_names(path: Path, names: pd.Series, what: str, problems: _Problems) -> pd.Series:
+    """Each name must be one plain file name in its folder: a path in the metadata (``..``,
+    an absolute path, a separator) could make every stage read files outside the dataset.
+    Checked on the text, not on resolved paths, so audio folders that are symlinks work."""
+    bad = names.isin(["", ".", ".."]) | names.str.contains(r"[/\\\x00]", regex=True)
+    if bad.any():
+        problems.add(path, f"whose {what} is not a plain file name (a path, '..' or an absolute path)",
+                     names[bad].map(repr), f"the metadata names files inside the dataset folder: give each "
+                     f"{what} as a bare name, without folders")
+    return ~bad
+
+
 def _check_unique(path: Path, ids: pd.Series, what: str, problems: _Problems) -> pd.Series:
     dup = ids.duplicated(keep=False)
     if dup.any():
@@ -186,7 +198,8 @@ def read_urbansound8k(root: Path, problems: _Problems) -> pd.DataFrame:
     if label_col is None:
         raise DatasetError(f"{csv}: missing column 'class' (or its variant 'class_name'); found {', '.join(df.columns)}")
     key = "slice_file_name"
-    ok = _check_unique(csv, df[key], key, problems) & _check_labels(csv, df, key, label_col, problems)
+    ok = (_check_unique(csv, df[key], key, problems) & _check_labels(csv, df, key, label_col, problems)
+          & _check_names(csv, df[key], key, problems))
     fold, fold_ok = _int_column(csv, df, "fold", key, problems, valid=(1, 10))
     fsid, fsid_ok = _int_column(csv, df, "fsID", key, problems)
     ok &= fold_ok & fsid_ok
@@ -221,7 +234,7 @@ def read_av(root: Path, problems: _Problems) -> pd.DataFrame:
         if not ok.all():
             lines = pd.Series(df.index[~ok] + 2).map(lambda n: f"line {n}")
             problems.add(csv, "with an empty ID", lines, "give every row its clip's ID")
-        ok &= _check_unique(csv, df["ID"], "ID", problems)
+        ok &= _check_unique(csv, df["ID"], "ID", problems) & _check_names(csv, df["ID"], "ID", problems)
         if split == "train":
             ok &= _check_labels(csv, df, "ID", "Class", problems)
         parts.append(
