@@ -792,3 +792,73 @@ def test_a_crafted_model_file_is_refused_without_running_its_code(tmp_path, craf
     err = capsys.readouterr().err
     assert str(path) in err and ("pickle" in err or "refused" in err)
     assert not marker.exists(), "loading the model file ran its code"
+
+
+# ------------------------------------------ one clear line instead of a traceback (issue 13.7)
+def test_an_unwritable_workspace_fails_train_before_the_cv(tmp_path, capsys, monkeypatch, us8k_dataset, client):
+    import urbansound.training as training
+    from urbansound.cli import main
+
+    ws = tmp_path / "ws"
+    assert main(["featurize", str(us8k_dataset), "--workspace", str(ws), "--scheduler", client.scheduler.address]) == 0
+    capsys.readouterr()
+    (ws / "reports").write_text("a file where the reports folder goes")  # root ignores chmod; this it cannot
+    called = []
+    monkeypatch.setattr(training, "cross_validate", lambda *a, **k: called.append(1))
+    rc = main(["train", str(ws / "features" / us8k_dataset.name), "--workspace", str(ws),
+               "--scheduler", client.scheduler.address])
+    err = capsys.readouterr().err
+    assert rc == 1 and not called, "the CV ran although its results could not be written"
+    assert err.count("\n") == 1 and "cannot write to" in err and "--workspace" in err
+
+
+@pytest.mark.parametrize("address, env", [("tcp://127.0.0.1:9", False), ("not an address::", False),
+                                          ("tcp://127.0.0.1:9", True)])
+def test_an_unusable_scheduler_is_one_line_naming_it(tmp_path, capsys, monkeypatch, av_dataset, address, env):
+    from urbansound.cli import main
+
+    if env:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    args = ["featurize", str(av_dataset), "--workspace", str(tmp_path)] + ([] if env else ["--scheduler", address])
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and repr(address) in err
+    assert ("$DASK_SCHEDULER_ADDRESS" if env else "--scheduler") in err
+
+
+@pytest.mark.parametrize("argv", [["featurize", "d", "--workers", "-1"], ["synth", "d", "--clips-per-class", "0"],
+                                  ["study", "--epochs", "0", "activations", "d"], ["synth", "d", "--jobs", "x"]])
+def test_nonsense_counts_are_refused_by_the_parser(argv, capsys):
+    from urbansound.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    flag = next(a for a in argv if a.startswith("--"))
+    assert e.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+
+
+def test_ctrl_c_is_one_line_and_exit_130_and_v_adds_the_traceback(monkeypatch, capsys, tmp_path):
+    import urbansound.cli as cli
+
+    def interrupted(a):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_validate", interrupted)
+    assert cli.main(["validate", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted" in err
+    assert cli.main(["-v", "validate", str(tmp_path)]) == 130
+    assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["run", "--data", "nowhere"], ["serve", "--data", "nowhere", "--interval", "60"]])
+def test_an_unreachable_prefect_server_is_one_line(command, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api", "PREFECT_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "urbansound", *command], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "'http://127.0.0.1:9/api' (PREFECT_API_URL) does not answer" in done.stderr

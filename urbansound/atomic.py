@@ -35,3 +35,20 @@ def write_bytes(path: Path, data: bytes) -> Path:
 def write_text(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return write_bytes(path, text.encode())
+
+
+def check_writable(*folders: Path) -> None:
+    """Create each folder if needed and prove it writable with a probe file, so a command
+    fails before its work rather than when it saves the result."""
+    from urbansound.exceptions import WorkspaceError
+
+    for folder in folders:
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(folder / ".write-probe") as tmp:
+                tmp.write_bytes(b"")
+            (folder / ".write-probe").unlink()
+        except OSError as e:
+            raise WorkspaceError(f"cannot write to {folder} ({e.strerror or e}): choose another --workspace, "
+                                 "or fix its permissions") from None

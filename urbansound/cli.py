@@ -24,6 +24,17 @@ from urbansound.settings import (
 log = logging.getLogger("urbansound")
 
 
+def _positive(value: str) -> int:
+    """argparse type: a whole number of at least 1 (workers, clips, folds, epochs, jobs)."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -33,7 +44,7 @@ def _add_cluster(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="existing Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, "
                         "else a LocalCluster on 127.0.0.1)")
-    g.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: one per core)")
+    g.add_argument("--workers", type=_positive, metavar="N", help="LocalCluster worker processes (default: one per core)")
     g.add_argument("--dashboard-address", default="127.0.0.1:8787", metavar="HOST:PORT",
                    help="LocalCluster dashboard bind address (default: %(default)s; ':0' picks a free port)")
 
@@ -244,9 +255,35 @@ def cmd_submit(a: argparse.Namespace) -> int:
     return 0
 
 
+def _check_prefect_api(required: bool) -> str | None:
+    """The Prefect API URL in use, checked to answer within 5 s; None for none (``run`` then
+    starts a temporary server). One clear error instead of a page of retries."""
+    from prefect.settings import PREFECT_API_URL
+
+    from urbansound.exceptions import ClusterError
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        if required:
+            raise UrbanSoundError("serve needs a Prefect server: start one with `prefect server start` and set "
+                                  "PREFECT_API_URL=http://127.0.0.1:4200/api")
+        return None
+    import httpx
+
+    try:
+        httpx.get(f"{url.rstrip('/')}/health", timeout=5).raise_for_status()
+    except (httpx.HTTPError, ValueError) as e:
+        raise ClusterError(f"the Prefect server at {url!r} (PREFECT_API_URL) does not answer: {e}. Start it "
+                           "(`prefect server start`), fix the URL"
+                           + (", or unset PREFECT_API_URL to run with a temporary local server" if not required
+                              else "") + ".") from None
+    return url
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     # Before Prefect is imported: no telemetry calls from a machine that may be offline.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _check_prefect_api(required=False)
     from flows.pipeline import run_pipeline
 
     settings = PipelineSettings(data_dir=a.data, workspace=a.workspace, name=a.name, features=_feature_settings(a),
@@ -270,11 +307,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
             CronSchedule(cron=a.cron)
         except ValidationError:
             raise UrbanSoundError(f"--cron {a.cron!r} is not a valid cron expression (e.g. '0 3 * * *')") from None
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
-        raise UrbanSoundError("serve needs a Prefect server: start one with `prefect server start` and set "
-                              "PREFECT_API_URL=http://127.0.0.1:4200/api")
+    api_url = _check_prefect_api(required=True)
     if a.scheduler:  # scheduled runs start in fresh processes: the environment reaches them
         os.environ["DASK_SCHEDULER_ADDRESS"] = a.scheduler
     from flows.pipeline import serve_pipeline
@@ -283,7 +316,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
                                 features=_feature_settings(a), train=_train_settings(a),
                                 allow_missing=a.allow_missing)
     log.info("serving the pipeline on %s (%s) against %s; Ctrl-C stops", settings.data_dir,
-             f"cron {a.cron!r}" if a.cron else f"every {a.interval:g} s", PREFECT_API_URL.value())
+             f"cron {a.cron!r}" if a.cron else f"every {a.interval:g} s", api_url)
     serve_pipeline(settings, cron=a.cron, interval=a.interval, name=a.deployment)
     return 0
 
@@ -300,13 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="write a deterministic synthetic dataset")
     p.add_argument("dir", type=Path, help="destination folder")
     p.add_argument("--layout", choices=("av", "urbansound8k"), default="av", help="dataset layout (default: %(default)s)")
-    p.add_argument("--clips-per-class", type=int, default=40, help="clips of each common class (default: %(default)s)")
+    p.add_argument("--clips-per-class", type=_positive, default=40, help="clips of each common class (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--snr-db", type=float, default=6.0,
                    help="difficulty: foreground-to-background ratio in dB, lower is harder (default: %(default)s)")
     p.add_argument("--formats", choices=("real", "simple"), default="real",
                    help="real: the real mix of rates, depths, channels; simple: 22050 Hz mono 16-bit (default: %(default)s)")
-    p.add_argument("--jobs", type=int, help="processes writing clips (default: one per core)")
+    p.add_argument("--jobs", type=_positive, help="processes writing clips (default: one per core)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("fetch", help="download, verify (md5) and unpack a public dataset; resumes")
@@ -343,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                            "x sigmoid, tanh, relu, leaky_relu, elu)")
     p.add_argument("features_dir", type=Path, help="feature table folder written by featurize")
     p.add_argument("--feature-set", default="mfcc", help="input features (default: %(default)s)")
-    p.add_argument("--epochs", type=int, help="training epochs per fit (default: the fnn's own, with early stopping)")
+    p.add_argument("--epochs", type=_positive, help="training epochs per fit (default: the fnn's own, with early stopping)")
     p.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default="auto", help="CV protocol")
     p.add_argument("--n-splits", type=int, default=5, help="folds for grouped/kfold (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
@@ -403,13 +436,30 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Errors are one message naming the value and what to do (exit 1; 2
+    for an invalid setting; 130 for Ctrl-C); ``-v`` adds the traceback."""
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
     try:
         return args.func(args)
     except (UrbanSoundError, FileNotFoundError) as e:
-        print(f"urbansound {args.command}: error: {e}", file=sys.stderr)
-        return 1
+        return _fail(args, f"error: {e}", 1)
     except ValidationError as e:
-        print(f"urbansound {args.command}: invalid setting: {e}", file=sys.stderr)
-        return 2
+        return _fail(args, f"invalid setting: {e}", 2)
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted; finished outputs are kept (every write is atomic) and a re-run resumes", 130)
+    except PermissionError as e:
+        return _fail(args, f"error: no permission for {e.filename or e}: choose another --workspace or --out, "
+                           "or fix its permissions", 1)
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename else ""
+        return _fail(args, f"error: {e.strerror or e}{where}", 1)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    if args.verbose:
+        import traceback
+
+        traceback.print_exc()
+    print(f"urbansound {args.command}: {message}", file=sys.stderr)
+    return code

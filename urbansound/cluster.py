@@ -42,6 +42,28 @@ def local_cluster_kwargs(workers: int | None = None, *, dashboard_address: str =
     }
 
 
+CONNECT_TIMEOUT_S = 10
+
+
+def connect(address: str, *, explicit: bool = True) -> Any:
+    """A ``distributed.Client`` of an existing scheduler, or a :class:`ClusterError` within
+    :data:`CONNECT_TIMEOUT_S` that names the address, where it came from and what to do."""
+    from distributed import Client
+
+    from urbansound.exceptions import ClusterError
+
+    origin = "--scheduler" if explicit else f"${SCHEDULER_ENV}"
+    try:
+        return Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except Exception as e:  # noqa: BLE001 - whatever fails here (refused, timed out, malformed, not Dask) is one error
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ClusterError(
+            f"cannot use the Dask scheduler {address!r} (from {origin}; {CONNECT_TIMEOUT_S} s to answer): {reason}. "
+            f"Start it (`dask scheduler`), fix the address (tcp://HOST:PORT), or "
+            f"{'leave out --scheduler' if explicit else f'unset {SCHEDULER_ENV}'} to use a local cluster."
+        ) from e
+
+
 @contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None,
                 *, dashboard_address: str = DEFAULT_DASHBOARD) -> Iterator[Any]:
@@ -60,7 +82,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
 
     address = scheduler_address(scheduler)
     if address:
-        with Client(address) as client:
+        with connect(address, explicit=scheduler is not None) as client:
             log.info("connected to Dask scheduler %s; dashboard: %s", address, client.dashboard_link)
             yield client
         return

@@ -35,3 +35,11 @@ class ModelError(UrbanSoundError):
 
 class SubmissionError(UrbanSoundError):
     """A submission would be invalid (missing or repeated IDs, unknown classes)."""
+
+
+class ClusterError(UrbanSoundError):
+    """The Dask scheduler or Prefect server named in the options or environment cannot be used."""
+
+
+class WorkspaceError(UrbanSoundError):
+    """An output folder cannot be written; found before any work is done."""

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from urbansound import featurize
+from urbansound import atomic, featurize
 from urbansound.evaluation import (
     Candidate,
     CVReport,
@@ -223,6 +223,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     start = time.perf_counter()
     models = expand_models(settings.models)
     check_overrides(models, settings.params)
+    atomic.check_writable(reports_dir, models_dir)  # before the CV, not after it
     data = load_training_data(features_dir, settings.feature_sets, sequences=bool(set(models) & SEQUENCE_MODELS),
                               augmented=settings.augmented)
     folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
@@ -283,6 +284,7 @@ def study_activations(features_dir: Path, settings: TrainSettings, *, feature_se
                       reports_dir: Path, client: Any, epochs: int | None = None) -> StudyResult:
     """Cross-validate the seed's feed-forward network for hidden layers ``10``, ``10+10``,
     ``10+10+10`` x each activation; writes ``study_activations.json``/``.md``."""
+    atomic.check_writable(reports_dir)
     data = load_training_data(features_dir, (feature_set,), sequences=False)
     folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
     extra = (("epochs", epochs),) if epochs else ()
