@@ -85,7 +85,7 @@ def featurize_task(settings: PipelineSettings, dataset: Dataset) -> FeaturizeSum
         logger.info("Dask dashboard: %s (%d worker(s))", client.dashboard_link,
                     len(client.scheduler_info()["workers"]))
         summary = featurize_dataset(dataset.clips, settings.features, settings.paths.features, client,
-                                    on_progress=progress)
+                                    on_progress=progress, source=dataset.root)
     logger.info(summary.describe())
     for f in summary.failures[:20]:
         logger.warning("failed: %s: %s", f["path"], f["error"])

@@ -10,7 +10,7 @@ import pytest
 
 from urbansound import features
 from urbansound.datasets import read_dataset
-from urbansound.featurize import (FAILURES_FILE, MANIFEST_FILE, featurize_batch, featurize_dataset,
+from urbansound.featurize import (FAILURES_FILE, MANIFEST_FILE, featurize_batch, featurize_dataset, finalize,
                                   plan_batches, read_failures, read_features)
 from urbansound.settings import FeatureSettings
 
@@ -83,9 +83,10 @@ def test_rerun_recomputes_nothing_and_a_changed_clip_only_its_batch(av_dataset, 
 def test_batch_of_one_equals_batch_of_many(av_dataset, tmp_path):
     clips = read_dataset(av_dataset).clips.head(8)
     [batch] = plan_batches(clips, 8)
-    featurize_batch(batch, settings=SETTINGS, out_dir=str(tmp_path / "many"))
-    for rec in batch:
-        featurize_batch([rec], settings=SETTINGS, out_dir=str(tmp_path / "one"))
+    finalize([featurize_batch(batch, settings=SETTINGS, out_dir=str(tmp_path / "many"))], SETTINGS,
+             tmp_path / "many", seconds=0)
+    finalize([featurize_batch([rec], settings=SETTINGS, out_dir=str(tmp_path / "one")) for rec in batch], SETTINGS,
+             tmp_path / "one", seconds=0)
     many, one = read_features(tmp_path / "many"), read_features(tmp_path / "one")
     pd.testing.assert_frame_equal(many, one)
 

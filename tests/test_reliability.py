@@ -862,3 +862,76 @@ def test_an_unreachable_prefect_server_is_one_line(command, tmp_path):
                           cwd=tmp_path, timeout=120)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "'http://127.0.0.1:9/api' (PREFECT_API_URL) does not answer" in done.stderr
+
+
+# ------------------------------------------------- shared feature folders (issue 13.2, 13.4)
+def test_an_interrupted_refeaturize_with_other_settings_leaves_the_table_whole(us8k_dataset, client, tmp_path,
+                                                                              caplog):
+    from urbansound.datasets import read_dataset
+    from urbansound.featurize import featurize_batch, featurize_dataset, plan_batches, read_features, read_settings
+    from urbansound.settings import FeatureSettings
+    from urbansound.training import load_training_data
+
+    clips = read_dataset(us8k_dataset).clips
+    out = tmp_path / "features"
+    featurize_dataset(clips, FeatureSettings(), out, client)
+    # a featurize --n-mfcc 20 into the same folder, killed after its first batch
+    featurize_batch(plan_batches(clips, 16)[0], settings=FeatureSettings(n_mfcc=20), out_dir=str(out))
+    table = read_features(out)
+    assert len(table) == len(clips) and table["clip_id"].is_unique
+    assert "mfcc_mean_39" in table.columns and read_settings(out).n_mfcc == 40
+    assert "ignoring 1 part(s) the manifest does not list" in caplog.text
+    assert len(load_training_data(out, ("mfcc",), sequences=True).table) == len(clips)
+
+
+def test_a_table_whose_listed_parts_are_gone_is_refused(us8k_dataset, client, tmp_path, capsys):
+    from urbansound.cli import main
+
+    ws = tmp_path / "ws"
+    assert main(["featurize", str(us8k_dataset), "--workspace", str(ws), "--scheduler", client.scheduler.address]) == 0
+    features = ws / "features" / us8k_dataset.name
+    next(features.glob("part-*.parquet")).unlink()
+    capsys.readouterr()
+    assert main(["train", str(features), "--workspace", str(ws), "--scheduler", client.scheduler.address]) == 1
+    assert "the manifest lists 1 part(s) that are not there" in capsys.readouterr().err
+
+
+def test_one_featurize_run_at_a_time_per_folder(av_dataset, client, tmp_path, capsys):
+    from urbansound.cli import main
+    from urbansound.featurize import claim
+
+    out = tmp_path / "out"
+    with claim(out):
+        assert main(["featurize", str(av_dataset), "--out", str(out), "--scheduler", client.scheduler.address]) == 1
+    err = capsys.readouterr().err
+    assert "another featurize run is writing this table" in err and "pid" in err
+    assert main(["featurize", str(av_dataset), "--out", str(out), "--scheduler", client.scheduler.address]) == 0
+
+
+@pytest.mark.parametrize("planted", ["notes.txt", "part-0.parquet"])
+def test_featurize_never_deletes_or_mixes_in_files_it_did_not_write(av_dataset, client, tmp_path, capsys, planted):
+    from urbansound.cli import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    if planted.endswith(".parquet"):
+        pd.DataFrame({"x": [1.0]}).to_parquet(out / planted)
+    else:
+        (out / planted).write_text("mine")
+    before = (out / planted).read_bytes()
+    assert main(["featurize", str(av_dataset), "--out", str(out), "--scheduler", client.scheduler.address]) == 1
+    assert f"did not write ({planted})" in capsys.readouterr().err
+    assert (out / planted).read_bytes() == before and not list(out.glob("_manifest.json"))
+
+
+def test_featurize_refuses_a_folder_holding_another_dataset_s_table(av_dataset, us8k_dataset, client, tmp_path,
+                                                                   capsys):
+    from urbansound.cli import main
+
+    out = tmp_path / "out"
+    sched = ["--scheduler", client.scheduler.address]
+    assert main(["featurize", str(av_dataset), "--out", str(out), *sched]) == 0
+    manifest = (out / "_manifest.json").read_text()
+    assert main(["featurize", str(us8k_dataset), "--out", str(out), *sched]) == 1
+    assert "holds the feature table of another dataset" in capsys.readouterr().err
+    assert (out / "_manifest.json").read_text() == manifest

@@ -197,7 +197,7 @@ def cmd_featurize(a: argparse.Namespace) -> int:
     out = a.out or Workspace(a.workspace, name).features
     settings = _feature_settings(a)
     with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
-        summary = featurize_dataset(dataset.clips, settings, out, client, on_progress=_progress)
+        summary = featurize_dataset(dataset.clips, settings, out, client, on_progress=_progress, source=dataset.root)
     print(summary.describe())
     for f in summary.failures[:20]:
         print(f"  failed: {f['path']}: {f['error']}")

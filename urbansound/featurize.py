@@ -17,23 +17,30 @@ Layout of ``<out>/`` (one dataset, see DESIGN.md)::
                          sequence_frames) float32, the MFCC frames cropped or zero-padded
                          to a fixed length, for sequence models (clips as recorded only).
     _failures.csv        clip_id, path, error: clips that could not be decoded.
-    _manifest.json       the feature settings, counts and the parts of the last run.
+    _manifest.json       the feature settings, the dataset folder, counts and the parts
+                         of the last complete run: the table *is* these parts (readers
+                         ignore others, saying so, and refuse a manifest whose parts are
+                         gone).
+    .lock                held (``fcntl.flock``) by the featurize run writing here.
 
 Names starting with ``_`` or ``.`` are skipped by Parquet readers. A part's ``<key>``
 hashes the settings and the content (bytes) of its clips, so a re-run over unchanged
 files with unchanged settings finds every part already written and recomputes nothing.
 Parts are written to a temporary name and renamed into place: a crash never leaves half a
-part under a name a reader would take.
+part under a name a reader would take. One featurize run at a time writes a folder, and
+never one that holds another dataset's table or files this project did not write.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +55,7 @@ import xxhash
 from urbansound import atomic, augment, features
 from urbansound.atomic import atomic_path
 from urbansound.audio import decode
-from urbansound.exceptions import DatasetError, DecodeError
+from urbansound.exceptions import DatasetError, DecodeError, WorkspaceError
 from urbansound.settings import FeatureSettings
 
 log = logging.getLogger(__name__)
@@ -56,6 +63,8 @@ log = logging.getLogger(__name__)
 FAILURES_FILE = "_failures.csv"
 SEQUENCES_DIR = "_sequences"
 MANIFEST_FILE = "_manifest.json"
+LOCK_FILE = ".lock"
+_SETTINGS_KEY = b"urbansound.settings"
 _FAILURES_KEY = b"urbansound.failures"
 _CLIP_COLUMNS = 7  # clip_id .. augmentation: the schema's leading fields, one record per row
 
@@ -74,7 +83,7 @@ def schema(settings: FeatureSettings) -> pa.Schema:
         pa.field("padded", pa.bool_(), nullable=False),
     ]
     fields += [pa.field(name, pa.float32(), nullable=False) for name in features.feature_names(settings)]
-    meta = {b"urbansound.settings": settings.model_dump_json().encode()}
+    meta = {_SETTINGS_KEY: settings.model_dump_json().encode()}
     return pa.schema(fields, metadata=meta)
 
 
@@ -271,6 +280,7 @@ def featurize_dataset(
     client: Any,
     *,
     on_progress: ProgressFn | None = None,
+    source: Path | None = None,
 ) -> FeaturizeSummary:
     """Featurize every clip on a Dask cluster, one task per batch.
 
@@ -285,25 +295,94 @@ def featurize_dataset(
         Any Dask client: a LocalCluster's or an existing scheduler's.
     on_progress : callable, optional
         Called after each batch with (clips done, clips total, failures so far, clips/s).
+    source : Path, optional
+        The dataset folder, recorded in the manifest: a later run for another dataset is
+        refused this folder (see :func:`claim`).
     """
     from distributed import as_completed
 
     on_progress = on_progress or _log_progress
     out_dir = Path(out_dir).absolute()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    check_workers_see(client, clips["path"].iloc[0] if len(clips) else None, out_dir)
-    batches = plan_batches(clips, settings.batch_size)
-    futures = client.map(featurize_batch, batches, settings=settings, out_dir=str(out_dir), pure=False)
-    results: list[BatchResult] = []
-    done = failed = 0
-    for future in as_completed(futures):
-        result: BatchResult = future.result()
-        results.append(result)
-        done += result.clips + len(result.failures)
-        failed += len(result.failures)
-        on_progress(done, len(clips), failed, done / max(time.perf_counter() - start, 1e-9))
-    return finalize(results, settings, out_dir, seconds=time.perf_counter() - start)
+    with claim(out_dir, source):
+        start = time.perf_counter()
+        check_workers_see(client, clips["path"].iloc[0] if len(clips) else None, out_dir)
+        batches = plan_batches(clips, settings.batch_size)
+        futures = client.map(featurize_batch, batches, settings=settings, out_dir=str(out_dir), pure=False)
+        results: list[BatchResult] = []
+        done = failed = 0
+        for future in as_completed(futures):
+            result: BatchResult = future.result()
+            results.append(result)
+            done += result.clips + len(result.failures)
+            failed += len(result.failures)
+            on_progress(done, len(clips), failed, done / max(time.perf_counter() - start, 1e-9))
+        return finalize(results, settings, out_dir, seconds=time.perf_counter() - start, source=source)
+
+
+_OURS = (MANIFEST_FILE, FAILURES_FILE, SEQUENCES_DIR, LOCK_FILE)
+
+
+def _is_our_part(path: Path) -> bool:
+    try:
+        return _SETTINGS_KEY in (pq.read_schema(path).metadata or {})
+    except (OSError, pa.ArrowException):
+        return False
+
+
+@contextmanager
+def claim(out_dir: Path, source: Path | None = None) -> Iterator[None]:
+    """Hold ``out_dir`` for one featurize run.
+
+    Refused, before any work, with a :class:`WorkspaceError` naming the problem: another
+    featurize run holds the folder (an ``flock`` on ``.lock``, released when its process
+    ends, however it ends); the folder's manifest names another dataset folder than
+    ``source``; the folder holds files this project did not write (a ``part-*.parquet``
+    without urbansound's settings in its schema, anything else not in the layout above),
+    which a run would otherwise delete or mix into the table.
+    """
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(out_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the block
+    except OSError as e:
+        raise WorkspaceError(f"cannot write to {out_dir} ({e.strerror or e}): choose another --out or "
+                             "--workspace, or fix its permissions") from None
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise WorkspaceError(f"{out_dir}: another featurize run is writing this table ({holder}); wait for it "
+                                 "to finish, or choose another --out") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        lock.flush()
+        _check_folder(out_dir, source)
+        yield
+    finally:
+        lock.close()  # releases the flock
+
+
+def _check_folder(out_dir: Path, source: Path | None) -> None:
+    manifest = out_dir / MANIFEST_FILE
+    if source is not None and manifest.is_file():
+        try:
+            previous = json.loads(manifest.read_text()).get("source")
+        except (OSError, ValueError):
+            previous = None
+        if previous and Path(previous) != Path(source).absolute():
+            raise WorkspaceError(f"{out_dir} holds the feature table of another dataset ({previous}); choose "
+                                 f"another --out (or --name) for {source}, or delete that folder first")
+    foreign = [p.name for p in sorted(out_dir.iterdir())
+               if not (p.name in _OURS or p.name.startswith(".")
+                       or (p.name.startswith("part-") and p.suffix == ".parquet" and _is_our_part(p)))]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise WorkspaceError(f"{out_dir} holds files urbansound did not write ({shown}); featurize replaces its "
+                             "folder's parts, so it writes only into an empty folder or its own table: choose "
+                             "another --out")
 
 
 def _sees(clip: str | None, out_dir: str) -> str | None:
@@ -330,7 +409,8 @@ def check_workers_see(client: Any, clip: str | None, out_dir: Path) -> None:
         )
 
 
-def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Path, *, seconds: float) -> FeaturizeSummary:
+def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Path, *, seconds: float,
+             source: Path | None = None) -> FeaturizeSummary:
     """Drop parts of earlier runs, write the failures table and the manifest."""
     current = {Path(r.part).name for r in results}
     for stale in out_dir.glob("part-*.parquet"):
@@ -358,6 +438,7 @@ def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Pat
         "augmented_rows": summary.augmented,
         "failed": summary.failed,
         "parts": sorted(current),
+        "source": str(Path(source).absolute()) if source is not None else None,
     }
     atomic.write_text(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2))
     return summary
@@ -374,16 +455,19 @@ def read_features(out_dir: Path, *, augmented: bool = False) -> pd.DataFrame:
         prediction, a submission or a report is about the clips as recorded.
     """
     out_dir = Path(out_dir)
-    if not any(out_dir.glob("part-*.parquet")):
-        raise FileNotFoundError(f"{out_dir}: no feature table here; run `urbansound featurize` first")
+    parts = table_parts(out_dir)
     # tables written before the augmentation column have no augmented rows
-    has_column = "augmentation" in pq.read_schema(next(out_dir.glob("part-*.parquet"))).names
+    has_column = "augmentation" in pq.read_schema(parts[0]).names
     filters = None if augmented or not has_column else pc.field("augmentation").is_null()
-    df = pd.read_parquet(out_dir, filters=filters)
+    df = pd.read_parquet([str(p) for p in parts], filters=filters)
     if not has_column:
         df.insert(_CLIP_COLUMNS - 1, "augmentation", None)
     is_aug = df["augmentation"].notna()
     originals = df[~is_aug].sort_values(["split", "clip_id"], kind="stable")
+    twice = originals["clip_id"].duplicated()
+    if twice.any():
+        raise FileNotFoundError(f"{out_dir}: clip(s) {', '.join(originals['clip_id'][twice][:3])} appear in more "
+                                "than one part of the manifest; re-run featurize")
     if not augmented:
         return originals.reset_index(drop=True)
     extra = df[is_aug].sort_values(["clip_id", "augmentation"], kind="stable")
@@ -402,7 +486,7 @@ def read_sequences(out_dir: Path, clip_ids: list[str]) -> np.ndarray:
     out_dir = Path(out_dir)
     found: dict[str, np.ndarray] = {}
     wanted = set(clip_ids)
-    for part in sorted(out_dir.glob("part-*.parquet")):
+    for part in table_parts(out_dir):
         path = _sequence_path(part)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: sequences missing for {part.name}; re-run featurize")
@@ -415,6 +499,42 @@ def read_sequences(out_dir: Path, clip_ids: list[str]) -> np.ndarray:
         raise FileNotFoundError(f"{out_dir}: no MFCC sequences for {len(absent)} clip(s), e.g. {absent[:3]}; "
                                 "re-run featurize")
     return np.stack([found[c] for c in clip_ids]).astype(np.float32, copy=False)
+
+
+def table_parts(out_dir: Path) -> list[Path]:
+    """The parts that make the table: those its manifest lists (one settings generation).
+
+    Raises FileNotFoundError when there is no table, when featurize never finished here (no
+    manifest), or when listed parts are gone (another run or a hand deleted them). Parts on
+    disk that the manifest does not list (an interrupted run, perhaps with other settings)
+    are left out, with a warning.
+    """
+    out_dir = Path(out_dir)
+    on_disk = sorted(out_dir.glob("part-*.parquet"))
+    manifest = out_dir / MANIFEST_FILE
+    if not manifest.is_file():
+        if on_disk:
+            raise FileNotFoundError(f"{out_dir}: {len(on_disk)} part(s) but no {MANIFEST_FILE}: featurize did not "
+                                    "finish here; run `urbansound featurize` again (it keeps what is done)")
+        raise FileNotFoundError(f"{out_dir}: no feature table here; run `urbansound featurize` first")
+    try:
+        listed = [out_dir / name for name in json.loads(manifest.read_text())["parts"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise FileNotFoundError(f"{manifest}: unreadable ({e}); run `urbansound featurize` again") from None
+    gone = [p.name for p in listed if not p.is_file()]
+    if gone:
+        raise FileNotFoundError(f"{out_dir}: the manifest lists {len(gone)} part(s) that are not there (e.g. "
+                                f"{gone[0]}): another run or a hand changed this table; run `urbansound featurize` "
+                                "again")
+    extra = sorted(set(on_disk) - set(listed))
+    if extra:
+        log.warning("%s: ignoring %d part(s) the manifest does not list (e.g. %s: left by an interrupted featurize, "
+                    "perhaps with other settings); the next complete featurize removes them",
+                    out_dir, len(extra), extra[0].name)
+    if not listed:
+        raise FileNotFoundError(f"{out_dir}: the feature table is empty; run `urbansound featurize` on a dataset "
+                                "with clips")
+    return listed
 
 
 def read_settings(out_dir: Path) -> FeatureSettings:
