@@ -654,7 +654,7 @@ def test_every_feature_setting_is_covered_here():
     from urbansound.settings import FeatureSettings
 
     # augment adds training rows but changes no clip's features: a model reads a table without them
-    assert set(FeatureSettings.model_fields) - {"batch_size", "augment"} == set(OTHER_VALUES), \
+    assert set(FeatureSettings.model_fields) - {"batch_size", "augment", "max_seconds"} == set(OTHER_VALUES), \
         "FeatureSettings changed: give each new field an alternative value in OTHER_VALUES"
 
 
@@ -935,3 +935,64 @@ def test_featurize_refuses_a_folder_holding_another_dataset_s_table(av_dataset, 
     assert main(["featurize", str(us8k_dataset), "--out", str(out), *sched]) == 1
     assert "holds the feature table of another dataset" in capsys.readouterr().err
     assert (out / "_manifest.json").read_text() == manifest
+
+
+# ------------------------------------------------------------- one big file (issue 13.5)
+def _one_hour_at_1khz(path):
+    import soundfile as sf
+
+    sf.write(path, np.zeros(3600 * 1000, dtype=np.int16), 1000, subtype="PCM_16")  # 7 MB; 2+ GB decoded
+    return path
+
+
+def test_long_or_big_files_are_refused_from_their_header(av_dataset, tmp_path, monkeypatch):
+    import urbansound.featurize as fz
+    from urbansound.datasets import read_dataset
+    from urbansound.featurize import featurize_batch, finalize, plan_batches, read_failures, read_features
+    from urbansound.settings import FeatureSettings
+
+    root = tmp_path / "d"
+    shutil.copytree(av_dataset, root)
+    wavs = sorted((root / "Train").glob("*.wav"))
+    _one_hour_at_1khz(wavs[0])
+    with open(wavs[1], "wb") as f:  # 2 GiB that is not audio (sparse: no disk, no memory unless read)
+        f.truncate(2 * 2**30)
+    read = []
+    real_read = fz._read_bytes
+    monkeypatch.setattr(fz, "_read_bytes", lambda p: read.append(p) or real_read(p))
+    clips = read_dataset(root).clips.head(20)
+    settings = FeatureSettings()
+    out = tmp_path / "out"
+    finalize([featurize_batch(b, settings=settings, out_dir=str(out)) for b in plan_batches(clips, 8)], settings, out,
+             seconds=0)
+    assert str(wavs[1].absolute()) not in read, "2 GiB were read into memory to learn they are not audio"
+    failures = read_failures(out).set_index("path")["error"]
+    assert "3600 s long, over the 900 s cap" in failures[str(wavs[0].absolute())]
+    assert "not a readable audio file" in failures[str(wavs[1].absolute())]
+    assert len(read_features(out)) == len(clips) - 2
+    # the cap is a setting: raised, the hour-long clip is read (and keyed apart)
+    assert FeatureSettings(max_seconds=4000).fingerprint() != settings.fingerprint()
+    assert FeatureSettings(max_seconds=4000).feature_fingerprint() == settings.feature_fingerprint()
+
+
+def test_a_clip_that_kills_its_worker_costs_only_itself(av_dataset, tmp_path):
+    import dask
+    from distributed import Client, LocalCluster
+
+    from urbansound.datasets import read_dataset
+    from urbansound.featurize import featurize_dataset, read_failures, read_features
+    from urbansound.settings import FeatureSettings
+
+    root = tmp_path / "d"
+    shutil.copytree(av_dataset, root)
+    clips = read_dataset(root).clips.head(12)
+    killer = _one_hour_at_1khz(Path(clips["path"].iloc[3]))
+    # over a GiB to featurize, on a worker allowed 700 MB: the nanny kills it
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, memory_limit="700MB", host="127.0.0.1",
+                         dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        summary = featurize_dataset(clips, FeatureSettings(max_seconds=4000, batch_size=6), tmp_path / "out", client)
+    failures = read_failures(tmp_path / "out")
+    assert failures["path"].tolist() == [str(killer.absolute())]
+    assert "killed the Dask worker" in failures["error"][0]
+    assert summary.clips == len(clips) - 1 == len(read_features(tmp_path / "out"))

@@ -22,7 +22,40 @@ from urbansound.exceptions import DecodeError
 MIN_RATE, MAX_RATE = 1000, 768000
 
 
-def decode(source: str | Path | BinaryIO, *, sr: int) -> np.ndarray:
+SAMPLES_PER_CAPPED_SECOND = 192_000 * 2
+"""Decoded samples (all channels) allowed per second of ``max_seconds``: a clip at the cap
+stays within what a stereo 192 kHz file of that length holds (4 bytes a sample)."""
+
+_SF_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, EOFError)
+
+
+def _check_length(name: str, frames: int, samplerate: int, channels: int, max_seconds: float) -> None:
+    seconds = frames / samplerate if samplerate > 0 else float("inf")
+    if seconds > max_seconds:
+        raise DecodeError(name, f"{seconds:.0f} s long, over the {max_seconds:g} s cap; raise --max-seconds to "
+                                "featurize it")
+    if frames * channels > max_seconds * SAMPLES_PER_CAPPED_SECOND:
+        raise DecodeError(name, f"{frames * channels} samples ({channels} channels at {samplerate} Hz) would need "
+                                f"{frames * channels * 4 / 2**30:.1f} GiB decoded; raise --max-seconds to featurize it")
+
+
+def check_size(path: str | Path, *, max_seconds: float) -> None:
+    """Refuse, from the header alone, a file too long (or too large decoded) to featurize.
+
+    Raises
+    ------
+    DecodeError
+        Not audio (its header is unreadable: nothing more is read), longer than
+        ``max_seconds``, or more samples than ``max_seconds * SAMPLES_PER_CAPPED_SECOND``.
+    """
+    try:
+        info = sf.info(str(path))
+    except _SF_ERRORS as e:
+        raise DecodeError(str(path), f"not a readable audio file ({e})") from e
+    _check_length(str(path), info.frames, info.samplerate, info.channels, max_seconds)
+
+
+def decode(source: str | Path | BinaryIO, *, sr: int, max_seconds: float | None = None) -> np.ndarray:
     """Decode an audio file to mono float32 at ``sr``.
 
     Parameters
@@ -31,6 +64,9 @@ def decode(source: str | Path | BinaryIO, *, sr: int) -> np.ndarray:
         The audio file.
     sr : int
         Target sample rate, Hz.
+    max_seconds : float, optional
+        Refuse, from the header before decoding, a clip longer than this (or larger
+        decoded: see :func:`check_size`).
 
     Returns
     -------
@@ -40,17 +76,20 @@ def decode(source: str | Path | BinaryIO, *, sr: int) -> np.ndarray:
     Raises
     ------
     DecodeError
-        The file is missing, empty, not audio, truncated beyond use, has no frames, or
-        holds NaN or infinite samples.
+        The file is missing, empty, not audio, truncated beyond use, has no frames, holds
+        NaN or infinite samples, or is over ``max_seconds``.
     """
     name = str(source) if isinstance(source, (str, Path)) else str(getattr(source, "name", "<file object>"))
     if isinstance(source, (str, Path)) and not Path(source).is_file():
         raise DecodeError(name, "file not found")
     try:
-        data, native_sr = sf.read(source, dtype="float32", always_2d=True)
+        with sf.SoundFile(source) as f:
+            if max_seconds is not None:  # from the header, before any sample is decoded
+                _check_length(name, f.frames, f.samplerate, f.channels, max_seconds)
+            data, native_sr = f.read(dtype="float32", always_2d=True), f.samplerate
     except FileNotFoundError as e:
         raise DecodeError(name, "file not found") from e
-    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, EOFError) as e:
+    except _SF_ERRORS as e:
         reason = str(e).replace(repr(source), "file")  # no object reprs in the failures table
         raise DecodeError(name, f"not a readable audio file ({reason})") from e
     if data.shape[0] == 0:

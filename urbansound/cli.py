@@ -77,6 +77,9 @@ def _add_features(p: argparse.ArgumentParser, *, augment: tuple[str, ...] = ()) 
                    help="training-time augmentation: extra rows for each training clip, e.g. speed:0.9,speed:1.1 "
                         "(kinds: speed, pitch, stretch, gain, noise; see urbansound/augment.py); "
                         f"default: {','.join(augment) or 'none'}")
+    g.add_argument("--max-seconds", type=float, default=d.max_seconds,
+                   help="longest clip featurized, s, read from its header before the file is: longer ones are "
+                        "recorded as failures (default: %(default)g)")
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per Dask task (default: %(default)s)")
     p.add_argument("--allow-missing", action="store_true",
                    help="run over the clips present when some listed audio files are missing")
@@ -128,7 +131,7 @@ def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
     return FeatureSettings(sample_rate=a.sample_rate, n_fft=a.n_fft, hop_length=a.hop_length,
                            n_mels=a.n_mels, n_mfcc=a.n_mfcc, n_bands=a.n_bands, pcen_bands=a.pcen_bands,
                            sequence_frames=a.sequence_frames,
-                           augment=a.augment, batch_size=a.batch_size)
+                           augment=a.augment, max_seconds=a.max_seconds, batch_size=a.batch_size)
 
 
 def _train_settings(a: argparse.Namespace) -> TrainSettings:

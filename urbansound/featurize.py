@@ -54,7 +54,7 @@ import xxhash
 
 from urbansound import atomic, augment, features
 from urbansound.atomic import atomic_path
-from urbansound.audio import decode
+from urbansound.audio import check_size, decode
 from urbansound.exceptions import DatasetError, DecodeError, WorkspaceError
 from urbansound.settings import FeatureSettings
 
@@ -91,7 +91,7 @@ def schema(settings: FeatureSettings) -> pa.Schema:
 class BatchResult:
     """What one batch task returns: small, never arrays."""
 
-    part: str
+    part: str  # "" when no part was written (a clip that killed its worker, alone)
     clips: int
     cached: bool
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -142,6 +142,25 @@ def _batch_key(records: list[dict[str, Any]], blobs: list[bytes | None], setting
     return h.hexdigest()[:24]
 
 
+HEADER_FIRST_BYTES = 64 * 2**20
+"""Files larger than this have their header checked before they are read into memory;
+smaller ones (every real clip) are checked by :func:`urbansound.audio.decode` from the
+bytes read, which costs nothing extra."""
+
+
+def _refusal(path: str, settings: FeatureSettings) -> str | None:
+    """Why a large file is not to be read at all (see :func:`urbansound.audio.check_size`), or None."""
+    try:
+        if os.path.getsize(path) <= HEADER_FIRST_BYTES:
+            return None
+        check_size(path, max_seconds=settings.max_seconds)
+    except OSError:
+        return None  # reported as not found when read
+    except DecodeError as e:
+        return e.reason
+    return None
+
+
 def _read_bytes(path: str) -> bytes | None:
     try:
         return Path(path).read_bytes()
@@ -167,7 +186,8 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
         clips that failed with the reason.
     """
     start = time.perf_counter()
-    blobs = [_read_bytes(r["path"]) for r in records]
+    refused = [_refusal(r["path"], settings) for r in records]  # from headers: nothing too big is read
+    blobs = [None if why else _read_bytes(r["path"]) for r, why in zip(records, refused)]
     key = _batch_key(records, blobs, settings)
     out = Path(out_dir)
     part = out / f"part-{key}.parquet"
@@ -182,11 +202,13 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
     rows_per_clip = 1 + len(settings.augment)
     values = np.empty((len(records) * rows_per_clip, len(names)), dtype=np.float32)
     kept, meta, failures, sequences = [], [], [], []
-    for rec, blob in zip(records, blobs):
+    for rec, blob, why in zip(records, blobs, refused):
         try:
+            if why:
+                raise DecodeError(rec["path"], why)
             if blob is None:
                 raise DecodeError(rec["path"], "file not found or not readable")
-            y = decode(_named(blob, rec["path"]), sr=settings.sample_rate)
+            y = decode(_named(blob, rec["path"]), sr=settings.sample_rate, max_seconds=settings.max_seconds)
             # the clip as recorded, then (training clips only) each augmentation of it
             variants = [(None, y)]
             if rec["split"] == "train":
@@ -299,7 +321,7 @@ def featurize_dataset(
         The dataset folder, recorded in the manifest: a later run for another dataset is
         refused this folder (see :func:`claim`).
     """
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
 
     on_progress = on_progress or _log_progress
     out_dir = Path(out_dir).absolute()
@@ -308,14 +330,34 @@ def featurize_dataset(
         check_workers_see(client, clips["path"].iloc[0] if len(clips) else None, out_dir)
         batches = plan_batches(clips, settings.batch_size)
         futures = client.map(featurize_batch, batches, settings=settings, out_dir=str(out_dir), pure=False)
+        batch_of = {f.key: b for f, b in zip(futures, batches)}
         results: list[BatchResult] = []
+        suspects: list[dict[str, Any]] = []
         done = failed = 0
-        for future in as_completed(futures):
-            result: BatchResult = future.result()
+
+        def _count(result: BatchResult) -> None:
+            nonlocal done, failed
             results.append(result)
             done += result.clips + len(result.failures)
             failed += len(result.failures)
             on_progress(done, len(clips), failed, done / max(time.perf_counter() - start, 1e-9))
+
+        for future in as_completed(futures):
+            try:
+                _count(future.result())
+            except KilledWorker:
+                # A batch whose workers kept dying (a clip exhausting memory, or a task that
+                # shared the worker with one): its clips are redone one by one at the end.
+                suspects += batch_of[future.key]
+        for rec in suspects:  # alone on the cluster, one at a time: a death is this clip's own
+            try:
+                _count(client.submit(featurize_batch, [rec], settings=settings, out_dir=str(out_dir),
+                                     pure=False).result())
+            except KilledWorker:
+                _count(BatchResult("", 0, False, [{
+                    "clip_id": rec["clip_id"], "path": rec["path"],
+                    "error": "killed the Dask worker featurizing it (out of memory?); lower --max-seconds or give "
+                             "the workers more memory"}]))
         return finalize(results, settings, out_dir, seconds=time.perf_counter() - start, source=source)
 
 
@@ -412,7 +454,7 @@ def check_workers_see(client: Any, clip: str | None, out_dir: Path) -> None:
 def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Path, *, seconds: float,
              source: Path | None = None) -> FeaturizeSummary:
     """Drop parts of earlier runs, write the failures table and the manifest."""
-    current = {Path(r.part).name for r in results}
+    current = {Path(r.part).name for r in results if r.part}
     for stale in out_dir.glob("part-*.parquet"):
         if stale.name not in current:
             stale.unlink()

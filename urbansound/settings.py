@@ -37,8 +37,9 @@ class FeatureSettings(_Frozen):
 
     Everything except ``batch_size`` changes the table, so everything except
     ``batch_size`` is part of :meth:`fingerprint`; :meth:`feature_fingerprint` leaves out
-    ``augment`` too: the features of a clip as recorded do not depend on it, so a model
-    trained on a table with augmented rows reads a table without them.
+    ``augment`` and ``max_seconds`` too: the features of a clip as recorded depend on
+    neither, so a model trained on a table with augmented rows (or another cap) reads a
+    table without them.
     """
 
     sample_rate: int = Field(22050, ge=4000, le=192000, description="target rate, Hz")
@@ -54,6 +55,10 @@ class FeatureSettings(_Frozen):
     augment: tuple[str, ...] = Field(
         (), description="training-time augmentations, KIND:VALUE (urbansound.augment): each adds one row per "
                         "training clip to the table; off by default")
+    max_seconds: float = Field(
+        900.0, gt=0, le=86400, description="longest clip featurized, s (from its header, before it is read): "
+                                           "longer ones are recorded as failures, so one file cannot exhaust a "
+                                           "worker's memory")
     batch_size: int = Field(64, ge=1, le=10000, description="clips per Dask task")
 
     @model_validator(mode="after")
@@ -86,7 +91,7 @@ class FeatureSettings(_Frozen):
 
     def feature_fingerprint(self) -> str:
         """A short hash of every setting that changes the features of a clip as recorded."""
-        return _digest(self.model_dump(exclude={"batch_size", "augment"}))
+        return _digest(self.model_dump(exclude={"batch_size", "augment", "max_seconds"}))
 
 
 def _digest(payload: dict) -> str:
