@@ -47,7 +47,7 @@ def main() -> None:
     data = a.root / "raw" / f"synthetic-us8k-{a.clips_per_class}"
     if not (data / "metadata" / "UrbanSound8K.csv").is_file():
         print(f"writing {data} (not timed) ...", flush=True)
-        _run(["synth", str(data), "--layout", "urbansound8k", "--clips-per-class", str(a.clips_per_class)])
+        _run(["synth", str(data), "--layout", "urbansound8k", "--clips-per-class", str(a.clips_per_class), "--force"])
     cluster = ["--workers", str(a.workers), "--dashboard-address", ":0"]
     ws = a.root / "workspace"
     features = ws / "features" / data.name

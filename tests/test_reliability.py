@@ -996,3 +996,68 @@ def test_a_clip_that_kills_its_worker_costs_only_itself(av_dataset, tmp_path):
     assert failures["path"].tolist() == [str(killer.absolute())]
     assert "killed the Dask worker" in failures["error"][0]
     assert summary.clips == len(clips) - 1 == len(read_features(tmp_path / "out"))
+
+
+# --------------------------------------------------------------- smaller ones (issue 13.9)
+def test_the_failures_file_is_replaced_not_followed_through_a_planted_symlink(av_dataset, client, tmp_path):
+    from urbansound.datasets import read_dataset
+    from urbansound.featurize import featurize_dataset
+    from urbansound.settings import FeatureSettings
+
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out.mkdir()
+    (out / "_failures.csv").symlink_to(victim)
+    featurize_dataset(read_dataset(av_dataset).clips.head(8), FeatureSettings(), out, client)
+    assert victim.read_text() == "precious"
+    assert not (out / "_failures.csv").is_symlink() and (out / "_failures.csv").read_text().startswith("clip_id")
+
+
+def test_synth_does_not_overwrite_a_folder_without_force(tmp_path, capsys):
+    from urbansound.cli import main
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "mine.txt").write_text("x")
+    assert main(["synth", str(tmp_path / "d"), "--clips-per-class", "1"]) == 1
+    assert "--force" in capsys.readouterr().err and not (tmp_path / "d" / "train.csv").exists()
+    assert main(["synth", str(tmp_path / "d"), "--clips-per-class", "1", "--force"]) == 0
+
+
+def test_validate_calls_a_dataset_without_training_clips_unusable(av_dataset, tmp_path):
+    from urbansound.validate import validate
+
+    root = tmp_path / "d"
+    shutil.copytree(av_dataset, root)
+    for wav in (root / "Train").glob("*.wav"):
+        wav.unlink()
+    report = validate(root, allow_missing=True)
+    assert not report.ok and any("no training clip" in e for e in report.errors)
+    for wav in (root / "Test").glob("*.wav"):
+        wav.unlink()
+    assert any("no clip with an audio file" in e for e in validate(root, allow_missing=True).errors)
+
+
+def test_a_clip_still_being_written_is_not_featurized_truncated(av_dataset, tmp_path, monkeypatch):
+    import types
+
+    import urbansound.featurize as fz
+    from urbansound.datasets import read_dataset
+    from urbansound.settings import FeatureSettings
+
+    clips = read_dataset(av_dataset).clips.head(4)
+    growing = clips["path"].iloc[1]
+    real_stat, calls = os.stat, []
+
+    def stat(path, *a, **k):  # the copy goes on: every look at the file sees it grown
+        st = real_stat(path, *a, **k)
+        if str(path) != growing:
+            return st
+        calls.append(1)
+        return types.SimpleNamespace(st_size=st.st_size + len(calls), st_mtime_ns=st.st_mtime_ns + len(calls))
+
+    monkeypatch.setattr(fz.time, "sleep", lambda s: None)
+    monkeypatch.setattr(os, "stat", stat)
+    result = fz.featurize_batch(fz.plan_batches(clips, 4)[0], settings=FeatureSettings(), out_dir=str(tmp_path))
+    monkeypatch.undo()
+    assert [f["path"] for f in result.failures] == [growing] and "changed while it was read" in result.failures[0]["error"]
+    assert result.clips == 3

@@ -152,6 +152,9 @@ def _progress(done: int, total: int, failed: int, rate: float) -> None:
 def cmd_synth(a: argparse.Namespace) -> int:
     from urbansound import synth
 
+    if a.dir.exists() and (not a.dir.is_dir() or any(a.dir.iterdir())) and not a.force:
+        raise UrbanSoundError(f"{a.dir} exists and is not empty: synth would overwrite the files there; choose "
+                              "another folder, or pass --force")
     meta = synth.write_dataset(a.dir, layout=a.layout, clips_per_class=a.clips_per_class, seed=a.seed,
                                snr_db=a.snr_db, formats=a.formats, jobs=a.jobs)
     print(f"wrote {len(meta)} synthetic clips ({a.layout} layout, seed {a.seed}, {a.formats} formats, "
@@ -258,6 +261,9 @@ def cmd_submit(a: argparse.Namespace) -> int:
     return 0
 
 
+EPHEMERAL_TIMEOUT_VAR = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+
 def _check_prefect_api(required: bool) -> str | None:
     """The Prefect API URL in use, checked to answer within 5 s; None for none (``run`` then
     starts a temporary server). One clear error instead of a page of retries."""
@@ -286,12 +292,24 @@ def _check_prefect_api(required: bool) -> str | None:
 def cmd_run(a: argparse.Namespace) -> int:
     # Before Prefect is imported: no telemetry calls from a machine that may be offline.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's 20 s for its temporary server is missed on a loaded two-core machine
+    os.environ.setdefault(EPHEMERAL_TIMEOUT_VAR, "90")
     _check_prefect_api(required=False)
     from flows.pipeline import run_pipeline
 
     settings = PipelineSettings(data_dir=a.data, workspace=a.workspace, name=a.name, features=_feature_settings(a),
                                 train=_train_settings(a), allow_missing=a.allow_missing)
-    summary = run_pipeline(settings, scheduler=a.scheduler, workers=a.workers, dashboard_address=a.dashboard_address)
+    try:
+        summary = run_pipeline(settings, scheduler=a.scheduler, workers=a.workers,
+                               dashboard_address=a.dashboard_address)
+    except RuntimeError as e:
+        if "ephemeral Prefect API server" not in str(e):
+            raise
+        from urbansound.exceptions import ClusterError
+
+        raise ClusterError(f"Prefect's temporary server did not start within {os.environ[EPHEMERAL_TIMEOUT_VAR]} s "
+                           f"(a busy machine?). Run again, raise {EPHEMERAL_TIMEOUT_VAR}, or start a server "
+                           "(`prefect server start`) and set PREFECT_API_URL=http://127.0.0.1:4200/api") from None
     print()
     print(summary.describe())
     return 0
@@ -343,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formats", choices=("real", "simple"), default="real",
                    help="real: the real mix of rates, depths, channels; simple: 22050 Hz mono 16-bit (default: %(default)s)")
     p.add_argument("--jobs", type=_positive, help="processes writing clips (default: one per core)")
+    p.add_argument("--force", action="store_true", help="write into a folder that is not empty, overwriting")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("fetch", help="download, verify (md5) and unpack a public dataset; resumes")

@@ -161,11 +161,23 @@ def _refusal(path: str, settings: FeatureSettings) -> str | None:
     return None
 
 
-def _read_bytes(path: str) -> bytes | None:
-    try:
-        return Path(path).read_bytes()
-    except OSError:
-        return None
+CHANGING = "the file changed while it was read, three times (still being copied or written?); re-run featurize"
+
+
+def _read_bytes(path: str) -> bytes | str:
+    """The file's bytes, or why not: unreadable, or changing while it is read (a clip still
+    being copied is read again, up to three times, rather than featurized truncated)."""
+    for attempt in range(3):
+        try:
+            before = os.stat(path)
+            data = Path(path).read_bytes()
+            after = os.stat(path)
+        except OSError:
+            return "file not found or not readable"
+        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and len(data) == after.st_size:
+            return data
+        time.sleep(0.2 * (attempt + 1))
+    return CHANGING
 
 
 def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings, out_dir: str) -> BatchResult:
@@ -187,7 +199,9 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
     """
     start = time.perf_counter()
     refused = [_refusal(r["path"], settings) for r in records]  # from headers: nothing too big is read
-    blobs = [None if why else _read_bytes(r["path"]) for r, why in zip(records, refused)]
+    read = [why or _read_bytes(r["path"]) for r, why in zip(records, refused)]
+    blobs = [b if isinstance(b, bytes) else None for b in read]
+    refused = [None if isinstance(b, bytes) else b for b in read]
     key = _batch_key(records, blobs, settings)
     out = Path(out_dir)
     part = out / f"part-{key}.parquet"
@@ -206,8 +220,6 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
         try:
             if why:
                 raise DecodeError(rec["path"], why)
-            if blob is None:
-                raise DecodeError(rec["path"], "file not found or not readable")
             y = decode(_named(blob, rec["path"]), sr=settings.sample_rate, max_seconds=settings.max_seconds)
             # the clip as recorded, then (training clips only) each augmentation of it
             variants = [(None, y)]
@@ -462,7 +474,8 @@ def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Pat
     for stray in [*out_dir.glob(".*.tmp"), *(out_dir / SEQUENCES_DIR).glob(".*.tmp")]:
         stray.unlink(missing_ok=True)  # left by a killed run; never read
     failures = sorted((f for r in results for f in r.failures), key=lambda f: f["clip_id"])
-    pd.DataFrame(failures, columns=["clip_id", "path", "error"]).to_csv(out_dir / FAILURES_FILE, index=False)
+    atomic.write_text(out_dir / FAILURES_FILE,  # atomic: a planted symlink is replaced, never followed
+                      pd.DataFrame(failures, columns=["clip_id", "path", "error"]).to_csv(index=False))
     summary = FeaturizeSummary(
         out_dir=out_dir,
         clips=sum(r.clips for r in results),

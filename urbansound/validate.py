@@ -80,6 +80,10 @@ def validate(root: Path, *, allow_missing: bool = False, check_audio: bool = Tru
 
     errors = list(found.problems)
     warnings: list[str] = []
+    if clips.empty:
+        errors.append("no clip with an audio file: nothing to featurize")
+    elif not (clips["split"] == "train").any():
+        errors.append("no training clip with an audio file: nothing to train on")
     if len(missing):
         msg = f"{len(missing)} listed clip(s) have no audio file"
         (warnings if allow_missing else errors).append(msg)
