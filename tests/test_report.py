@@ -257,3 +257,19 @@ def test_the_protocol_is_flagged_optimistic_once():
     assert protocol_text({"note": leaky, "optimistic": True}).count("optimistic") == 1
     assert protocol_text({"note": "stratified 5-fold over clips", "optimistic": True}).endswith("(optimistic)")
     assert "optimistic" not in protocol_text({"note": "leave one official fold out (10 folds)", "optimistic": False})
+
+
+def test_a_cv_record_and_model_file_from_different_runs_are_flagged(tmp_path: Path):
+    # issue 13.8: the record names its model file by SHA-256; the report says when they differ
+    import hashlib
+
+    from urbansound.report import model_file_notes
+
+    model = tmp_path / "model.skops"
+    model.write_bytes(b"the model this CV saved")
+    cv = {"run": {"id": "r1", "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest()}}
+    assert model_file_notes(cv, model) == []
+    model.write_bytes(b"another train's model")
+    assert "is not the model this CV chose" in model_file_notes(cv, model)[0]
+    assert "did not save its model" in model_file_notes({"run": {"id": "r2", "model_sha256": None}}, model)[0]
+    assert model_file_notes({}, model) == []  # a record from before runs were recorded

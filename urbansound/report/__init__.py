@@ -87,7 +87,7 @@ __all__ = [
 
 
 def _sections(table: pd.DataFrame | Missing, settings: FeatureSettings | Missing, cv: dict[str, Any] | Missing,
-              study: dict[str, Any] | Missing) -> list[Section]:
+              study: dict[str, Any] | Missing, model_notes: list[str] | None = None) -> list[Section]:
     sections: list[Section] = []
     notes: list[str] = []
     examples: FigureResult
@@ -126,7 +126,8 @@ def _sections(table: pd.DataFrame | Missing, settings: FeatureSettings | Missing
     sections.append(Section("cv_scores", "Cross-validated accuracy",
                             "per model and feature set: mean ± std over the honest protocol's folds (grey dots: "
                             "single folds); red diamonds: the same model under a random split of the same clips, "
-                            "where scored — the gap is what a leaky split would flatter", cv_fig, cv_html))
+                            "where scored — the gap is what a leaky split would flatter", cv_fig, cv_html,
+                            notes=model_notes or []))
     sections.append(Section("confusion", "Best model: confusion and per-class F1",
                             "out-of-fold predictions of the best model: counts per (true, predicted) class, "
                             "coloured by the share of the true class; per-class F1 beside", confusion,
@@ -140,6 +141,24 @@ def _sections(table: pd.DataFrame | Missing, settings: FeatureSettings | Missing
                             "mean accuracy of the seed's feed-forward network by activation and hidden layers, "
                             "on training folds and on held-out folds", study_result, study_html))
     return sections
+
+
+def model_file_notes(cv: dict[str, Any], model_path: Path) -> list[str]:
+    """What to say when ``cv.json`` and the model file are not from the same train run."""
+    from urbansound.models.saved import file_digest
+
+    run = cv.get("run") or {}
+    if "model_sha256" not in run:
+        return []  # a record from before runs were recorded: nothing to compare
+    if run["model_sha256"] is None:
+        return [f"the train run {run.get('id')} that wrote this CV did not save its model (interrupted?): "
+                f"{model_path.name}, if there, is from another run; run `urbansound train` again"]
+    if not model_path.is_file():
+        return [f"{model_path} is gone: this CV's model cannot be submitted; run `urbansound train` again"]
+    if file_digest(model_path) != run["model_sha256"]:
+        return [f"{model_path} is not the model this CV chose (replaced by another train, or that train was "
+                "interrupted): submissions use that file; run `urbansound train` again for a matching pair"]
+    return []
 
 
 def build_report(workspace: Workspace, *, data_dir: Path | None = None,
@@ -178,7 +197,8 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
 
     body = [f"<h1>Urban sound classification report: {_e(workspace.name)}</h1>",
             _run_facts_html(workspace, data_dir, table, settings, cv, run_facts)]
-    for number, section in enumerate(_sections(table, settings, cv, study), start=1):
+    notes = [] if isinstance(cv, Missing) else model_file_notes(cv, workspace.model)
+    for number, section in enumerate(_sections(table, settings, cv, study, notes), start=1):
         path = figures_dir / f"{section.name}.png"
         png = None
         if isinstance(section.result, Figure):
