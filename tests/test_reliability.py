@@ -815,7 +815,10 @@ def test_an_unwritable_workspace_fails_train_before_the_cv(tmp_path, capsys, mon
 @pytest.mark.parametrize("address, env", [("tcp://127.0.0.1:9", False), ("not an address::", False),
                                           ("tcp://127.0.0.1:9", True)])
 def test_an_unusable_scheduler_is_one_line_naming_it(tmp_path, capsys, monkeypatch, av_dataset, address, env):
+    import urbansound.cluster
     from urbansound.cli import main
+
+    monkeypatch.setattr(urbansound.cluster, "CONNECT_TIMEOUT_S", 2)  # 10 by default; the wait is Dask's retries
 
     if env:
         monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
