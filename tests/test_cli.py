@@ -42,7 +42,7 @@ def test_featurize_train_submit_on_the_av_layout(av_dataset, client, tmp_path, c
 
 @pytest.mark.parametrize("argv, message", [
     (["featurize", "{tmp}"], "neither dataset layout"),
-    (["train", "{tmp}"], "no feature table"),
+    (["train", "{tmp}"], "neither a dataset folder nor a feature table"),
     (["train", "{features}", "--models", "nope"], "unknown model(s) 'nope'"),
 ])
 def test_errors_are_one_clear_line_and_exit_1(tmp_path, capsys, argv, message, av_dataset, client):
@@ -69,7 +69,7 @@ def test_the_command_line_starts_without_the_heavy_libraries():
     import sys
 
     code = ("import sys, urbansound.cli; "
-            "print(sorted(m for m in ('sklearn', 'dask', 'distributed', 'prefect', 'librosa') if m in sys.modules))")
+            "print(sorted(m for m in ('sklearn', 'dask', 'distributed', 'prefect', 'librosa', 'numpy', 'pandas') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -78,3 +78,26 @@ def test_model_names_are_the_registry_s():
     from urbansound.models import MODEL_NAMES, registry
 
     assert set(registry._FACTORIES) | {"rnn"} == set(MODEL_NAMES)
+
+
+def test_train_takes_the_dataset_folder_too(av_dataset, client, tmp_path, capsys):
+    ws = tmp_path / "ws"
+    sched = ["--scheduler", client.scheduler.address]
+    assert main(["train", str(av_dataset), "--workspace", str(ws), *sched]) == 1  # not featurized yet
+    assert f"run `urbansound featurize {av_dataset} --workspace {ws}` first" in capsys.readouterr().err
+    assert main(["featurize", str(av_dataset), "--workspace", str(ws), *sched]) == 0
+    assert main(["train", str(av_dataset), "--workspace", str(ws), "--models", "logreg", "--feature-sets", "mfcc",
+                 *sched]) == 0
+    assert (ws / "models" / av_dataset.name / "model.skops").is_file()
+    assert main(["train", str(tmp_path), "--workspace", str(ws), *sched]) == 1
+    assert "neither a dataset folder nor a feature table" in capsys.readouterr().err
+
+
+def test_version_and_a_bad_dataset_before_any_server(capsys, tmp_path):
+    from urbansound import __version__
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"urbansound {__version__}"
+    assert main(["run", "--data", str(tmp_path / "nowhere"), "--workspace", str(tmp_path)]) == 1
+    assert "no such folder" in capsys.readouterr().err

@@ -854,12 +854,13 @@ def test_ctrl_c_is_one_line_and_exit_130_and_v_adds_the_traceback(monkeypatch, c
     assert "Traceback" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [["run", "--data", "nowhere"], ["serve", "--data", "nowhere", "--interval", "60"]])
-def test_an_unreachable_prefect_server_is_one_line(command, tmp_path):
+@pytest.mark.parametrize("command", [["run", "--data", "DATA"], ["serve", "--data", "DATA", "--interval", "60"]])
+def test_an_unreachable_prefect_server_is_one_line(command, tmp_path, av_dataset):
     import os
     import subprocess
     import sys
 
+    command = [str(av_dataset) if c == "DATA" else c for c in command]
     env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api", "PREFECT_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "urbansound", *command], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=120)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from urbansound import __version__
 from urbansound.exceptions import UrbanSoundError
 from urbansound.models import MODEL_NAMES
 from urbansound.settings import (
@@ -210,16 +211,39 @@ def cmd_featurize(a: argparse.Namespace) -> int:
     return 0
 
 
+def _table_and_name(a: argparse.Namespace) -> tuple[Path, str]:
+    """The feature table a command reads, and the dataset name: ``a.features_dir`` is a
+    feature folder, or a dataset folder whose table is found in the workspace by its name."""
+    from urbansound.datasets import detect_layout
+    from urbansound.exceptions import DatasetError
+    from urbansound.featurize import MANIFEST_FILE
+
+    path = Path(a.features_dir)
+    if (path / MANIFEST_FILE).is_file() or any(path.glob("part-*.parquet")):
+        return path, a.name or path.resolve().name
+    try:
+        detect_layout(path)
+    except DatasetError:
+        raise UrbanSoundError(f"{path}: neither a dataset folder nor a feature table; give the dataset folder "
+                              "(after `urbansound featurize`) or the feature folder it wrote") from None
+    name = a.name or path.resolve().name
+    features = Workspace(a.workspace, name).features
+    if not (features / MANIFEST_FILE).is_file():
+        raise UrbanSoundError(f"no feature table for {name} at {features}; run `urbansound featurize {path}"
+                              f"{'' if a.workspace == Path('data') else f' --workspace {a.workspace}'}` first")
+    return features, name
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     from urbansound.cluster import dask_client
     from urbansound.training import check_overrides, expand_models, train
 
-    name = a.name or Path(a.features_dir).resolve().name
+    features, name = _table_and_name(a)
     ws = Workspace(a.workspace, name)
     settings = _train_settings(a)
     check_overrides(expand_models(settings.models), settings.params)  # before any cluster starts
     with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
-        result = train(a.features_dir, settings, dataset=name, reports_dir=ws.reports,
+        result = train(features, settings, dataset=name, reports_dir=ws.reports,
                        models_dir=ws.models, client=client)
     print(result.report.markdown())
     print(result.describe())
@@ -230,11 +254,11 @@ def cmd_study(a: argparse.Namespace) -> int:
     from urbansound.cluster import dask_client
     from urbansound.training import study_activations
 
-    name = a.name or Path(a.features_dir).resolve().name
+    features, name = _table_and_name(a)
     ws = Workspace(a.workspace, name)
     settings = TrainSettings(cv=a.cv, n_splits=a.n_splits, seed=a.seed)
     with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
-        result = study_activations(a.features_dir, settings, feature_set=a.feature_set, dataset=name,
+        result = study_activations(features, settings, feature_set=a.feature_set, dataset=name,
                                    reports_dir=ws.reports, client=client, epochs=a.epochs)
     print(result.markdown())
     print(f"\nwritten to {result.path} (and .md)")
@@ -294,6 +318,9 @@ def cmd_run(a: argparse.Namespace) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Prefect's 20 s for its temporary server is missed on a loaded two-core machine
     os.environ.setdefault(EPHEMERAL_TIMEOUT_VAR, "90")
+    from urbansound.datasets import read_dataset
+
+    read_dataset(a.data, allow_missing=a.allow_missing)  # a bad dataset fails in seconds, before any server
     _check_prefect_api(required=False)
     from flows.pipeline import run_pipeline
 
@@ -349,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(Prefect flows over Dask; Parquet features; cross-validated models; submission CSV).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (including Dask's own messages)")
+    parser.add_argument("--version", action="version", version=f"urbansound {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("synth", help="write a deterministic synthetic dataset")
@@ -387,7 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_featurize)
 
     p = sub.add_parser("train", help="cross-validate models, write the CV report, save the best")
-    p.add_argument("features_dir", type=Path, help="feature table folder written by featurize")
+    p.add_argument("features_dir", type=Path, metavar="DATA_DIR",
+                   help="the dataset folder (its feature table is found in the workspace by its name), or a "
+                        "feature table folder written by featurize")
     _add_workspace(p)
     _add_train(p)
     _add_cluster(p)
@@ -396,7 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("study", help="the seed's study: fnn accuracy by hidden layers x activation")
     p.add_argument("which", choices=("activations",), help="which study (activations: hidden 10, 10+10, 10+10+10 "
                                                            "x sigmoid, tanh, relu, leaky_relu, elu)")
-    p.add_argument("features_dir", type=Path, help="feature table folder written by featurize")
+    p.add_argument("features_dir", type=Path, metavar="DATA_DIR",
+                   help="the dataset folder (its feature table is found in the workspace by its name), or a "
+                        "feature table folder written by featurize")
     p.add_argument("--feature-set", default="mfcc", help="input features (default: %(default)s)")
     p.add_argument("--epochs", type=_positive, help="training epochs per fit (default: the fnn's own, with early stopping)")
     p.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default="auto", help="CV protocol")

@@ -63,10 +63,11 @@ class FeatureSettings(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> "FeatureSettings":
-        from urbansound import augment
+        if self.augment:  # imported only when needed: the command line's --help builds defaults
+            from urbansound import augment
 
-        for spec in self.augment:
-            augment.parse(spec)  # a ValueError names the spec; pydantic reports it by field
+            for spec in self.augment:
+                augment.parse(spec)  # a ValueError names the spec; pydantic reports it by field
         if len(set(self.augment)) != len(self.augment):
             raise ValueError(f"augment lists a spec twice: {', '.join(self.augment)}")
         if self.hop_length > self.n_fft:
@@ -138,7 +139,7 @@ class PipelineSettings(_Frozen):
     data_dir: Path
     workspace: Path = Path("data")
     name: str | None = Field(None, description="dataset name; default: data_dir's folder name")
-    features: FeatureSettings = FeatureSettings(augment=DEFAULT_AUGMENT)
+    features: FeatureSettings = Field(default_factory=lambda: FeatureSettings(augment=DEFAULT_AUGMENT))
     train: TrainSettings = TrainSettings()
     allow_missing: bool = False
 
