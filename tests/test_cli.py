@@ -101,3 +101,29 @@ def test_version_and_a_bad_dataset_before_any_server(capsys, tmp_path):
     assert e.value.code == 0 and capsys.readouterr().out.strip() == f"urbansound {__version__}"
     assert main(["run", "--data", str(tmp_path / "nowhere"), "--workspace", str(tmp_path)]) == 1
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_runs_lists_every_train_with_its_provenance(av_dataset, client, tmp_path, capsys):
+    ws = tmp_path / "ws"
+    sched = ["--scheduler", client.scheduler.address]
+    assert main(["featurize", str(av_dataset), "--workspace", str(ws), *sched]) == 0
+    assert main(["runs", str(av_dataset), "--workspace", str(ws)]) == 1  # none yet
+    for seed in ("0", "1"):
+        assert main(["train", str(av_dataset), "--workspace", str(ws), "--models", "logreg", "--feature-sets", "mfcc",
+                     "--seed", seed, *sched]) == 0
+    capsys.readouterr()
+    assert main(["runs", str(av_dataset), "--workspace", str(ws)]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if "logreg on mfcc" in ln]
+    assert len(rows) == 2
+    reports = ws / "reports" / av_dataset.name
+    kept = sorted((reports / "runs").glob("*.json"))
+    records = [json.loads(p.read_text()) for p in kept]
+    latest = json.loads((reports / "cv.json").read_text())
+    assert records[-1] == latest and records[0]["run"]["id"] != latest["run"]["id"]
+    run = latest["run"]
+    assert {"id", "time", "inputs", "table", "code", "git_commit", "versions", "hyper_parameters",
+            "model_sha256"} <= set(run)
+    assert run["versions"]["scikit-learn"] and run["table"] == records[0]["run"]["table"]  # same table twice
+    assert run["hyper_parameters"]["logreg/mfcc"]["logisticregression__C"] == 1.0
+    described = json.loads((ws / "models" / av_dataset.name / "model.json").read_text())
+    assert described["provenance"]["id"] == run["id"] and described["provenance"]["table"] == run["table"]

@@ -265,6 +265,24 @@ def cmd_study(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_runs(a: argparse.Namespace) -> int:
+    from urbansound.provenance import RUNS_DIR, list_runs
+
+    ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
+    rows = list_runs(ws.reports)
+    if not rows:
+        raise UrbanSoundError(f"no train runs kept for {ws.name} in {ws.reports / RUNS_DIR}; run `urbansound train "
+                              f"{a.data_dir}` first")
+    print(f"train runs of {ws.name} ({ws.reports / RUNS_DIR}), oldest first:")
+    print("| time (UTC) | run | protocol | clips | best | accuracy | commit |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        commit = (r["git_commit"] or "-")[:12] + ("+dirty" if (r["git_commit"] or "").endswith("+dirty") else "")
+        print(f"| {r['time']} | {r['id']} | {r['protocol']} | {r['clips']} | {r['best']} | "
+              f"{r['mean']:.3f} +- {r['std']:.3f} | {commit} |")
+    return 0
+
+
 def cmd_report(a: argparse.Namespace) -> int:
     from urbansound.report import build_report
 
@@ -454,6 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir", type=Path, help="dataset folder (names the dataset in the workspace)")
     _add_workspace(p)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("runs", help="list the kept train runs of a dataset with their best accuracy")
+    p.add_argument("data_dir", type=Path, help="dataset folder (names the dataset in the workspace)")
+    _add_workspace(p)
+    p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("run", help="the whole pipeline as one Prefect flow run on Dask")
     p.add_argument("--data", type=Path, default=Path("data/raw/synthetic-av"), help="dataset folder (default: %(default)s)")

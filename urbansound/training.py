@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from urbansound import atomic, featurize
+from urbansound import atomic, featurize, provenance
 from urbansound.evaluation import (
     Candidate,
     CVReport,
@@ -56,15 +56,6 @@ class TrainResult:
                 f"model saved to {self.model_path}; {how}")
 
 
-def code_digest() -> str:
-    """SHA-256 of the package's source files: a result computed by other code is another result."""
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
 def inputs_key(features_dir: Path, settings: TrainSettings) -> str:
     """What a train run's result depends on: the training settings, the feature table (its
     manifest names every part, and part names hash the clips' bytes and the feature
@@ -72,7 +63,7 @@ def inputs_key(features_dir: Path, settings: TrainSettings) -> str:
     manifest = Path(features_dir) / featurize.MANIFEST_FILE
     h = hashlib.sha256(settings.model_dump_json().encode())
     h.update(manifest.read_bytes() if manifest.is_file() else b"<absent>")
-    h.update(code_digest().encode())
+    h.update(provenance.code_digest().encode())
     return h.hexdigest()
 
 
@@ -238,8 +229,15 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
                             n_mfcc=data.n_mfcc, leak_folds=leak, source=source, groups=groups)
     # the CV record is kept at once (a failed refit does not lose it); its model_sha256 of
     # None says that no model file of this run exists yet
+    manifest = json.loads((Path(features_dir) / featurize.MANIFEST_FILE).read_text())
     report.run = {"id": uuid.uuid4().hex[:12], "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "inputs": inputs_key(features_dir, settings), "model_file": MODEL_FILE, "model_sha256": None}
+                  "inputs": inputs_key(features_dir, settings), "table": provenance.table_fingerprint(manifest),
+                  "code": provenance.code_digest(), "git_commit": provenance.git_commit(),
+                  "versions": provenance.package_versions(),
+                  "hyper_parameters": {f"{c.model}/{c.feature_set}": provenance.jsonable_params(
+                      make_model(c.model, seed=settings.seed, n_mfcc=data.n_mfcc, **dict(c.params)).get_params())
+                      for c in candidates},
+                  "model_file": MODEL_FILE, "model_sha256": None}
     report.write(reports_dir)
     best = report.best
     X_best = data.inputs[best.feature_set]  # every row: clips as recorded and their augmented copies
@@ -256,8 +254,10 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
                          cv_mean=best.mean, majority=str(pd.Series(data.y).value_counts().idxmax()),
                          run_id=report.run["id"])
     model_path = Path(models_dir) / MODEL_FILE
-    report.run["model_sha256"] = model.save(model_path)
+    report.run["model_sha256"] = model.save(
+        model_path, provenance={k: v for k, v in report.run.items() if not k.startswith("model_")})
     cv_json = report.write(reports_dir)  # last: the record names the model file now there
+    provenance.write_history(reports_dir, report.to_json())
     return TrainResult(report, cv_json, model_path, time.perf_counter() - start)
 
 

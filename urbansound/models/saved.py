@@ -91,8 +91,10 @@ class TrainedModel:
                 "classes": self.classes, "n_features": len(self.features), "run_id": self.run_id,
                 "feature_settings": self.feature_settings.model_dump(mode="json")}
 
-    def save(self, path: Path) -> str:
-        """Write atomically in the skops format, with a readable JSON description beside it.
+    def save(self, path: Path, *, provenance: dict[str, Any] | None = None) -> str:
+        """Write atomically in the skops format, with a readable JSON description beside it
+        (``model.json``; with ``provenance``, the train run's record: see
+        :mod:`urbansound.provenance`).
 
         Returns the file's SHA-256 (see :func:`file_digest`).
         """
@@ -103,7 +105,8 @@ class TrainedModel:
                    "majority": self.majority, "estimator": self.estimator, **self._describe()}
         data = sio.dumps(payload)
         atomic.write_bytes(path, data)
-        atomic.write_text(path.with_suffix(".json"), json.dumps(self._describe(), indent=2))
+        described = {**self._describe(), **({"provenance": provenance} if provenance else {})}
+        atomic.write_text(path.with_suffix(".json"), json.dumps(described, indent=2))
         return hashlib.sha256(data).hexdigest()
 
     @staticmethod
