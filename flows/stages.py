@@ -13,6 +13,7 @@ from pathlib import Path
 
 from distributed import Client, get_worker, worker_client
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect_dask import DaskTaskRunner, get_dask_client
 
@@ -106,7 +107,34 @@ def train_task(settings: PipelineSettings) -> TrainResult:
     for line in result.report.markdown().splitlines()[:40]:
         logger.info(line)
     logger.info(result.describe())
+    publish_training(settings.dataset_name, result)
     return result
+
+
+def artifact_key(kind: str, dataset: str) -> str:
+    """A Prefect artifact key (lowercase letters, digits, dashes) for one dataset's ``kind``."""
+    return f"urbansound-{kind}-" + "".join(c if c.isalnum() else "-" for c in dataset.lower()).strip("-")
+
+
+def publish_training(dataset: str, result: TrainResult) -> None:
+    """The CV table and the chosen model as artifacts of the flow run: the Prefect UI lists
+    them under the run and, by key, across runs."""
+    report = result.report
+    rows = [{"model": e.model, "features": e.feature_set, "mean": round(e.mean, 4), "std": round(e.std, 4),
+             "train": round(e.train_mean, 4), "folds": " ".join(f"{a:.3f}" for a in e.fold_accuracy),
+             "fit seconds": round(e.seconds, 1)} for e in sorted(report.entries, key=lambda e: -e.mean)]
+    create_table_artifact(table=rows, key=artifact_key("cv", dataset),
+                          description=f"Cross-validation on {dataset}: {report.note} ({report.n_clips} clips)")
+    best = report.best
+    run = report.run or {}
+    create_markdown_artifact(key=artifact_key("model", dataset), description=f"The model saved for {dataset}",
+                             markdown="\n".join([
+                                 f"# {best.model} on {best.feature_set} features",
+                                 f"accuracy **{best.mean:.3f} ± {best.std:.3f}** ({report.note})",
+                                 "", f"- model file: `{result.model_path}` (SHA-256 `{run.get('model_sha256')}`)",
+                                 f"- CV record: `{result.cv_json}`, train run `{run.get('id')}` of {run.get('time')}"
+                                 + (" (reused: same settings, table and code)" if result.reused else ""),
+                                 f"- git commit: `{run.get('git_commit')}`"]))
 
 
 @task(name="submit", cache_policy=NO_CACHE, **FILE_RETRIES)
@@ -125,6 +153,9 @@ def submit_task(settings: PipelineSettings, dataset: Dataset) -> SubmissionResul
 def report_task(settings: PipelineSettings, run_facts: dict) -> Path:
     path = build_report(settings.paths, data_dir=settings.data_dir, run_facts=run_facts)
     get_run_logger().info("report: %s", path)
+    create_link_artifact(key=artifact_key("report", settings.dataset_name), link=path.absolute().as_uri(),
+                         link_text=f"report of {settings.dataset_name}",
+                         description="the HTML report, on the machine that ran the flow")
     return path
 
 

@@ -37,6 +37,21 @@ def test_pipeline_end_to_end_then_resumes_without_redoing_work(harness, av_datas
     text = summary.describe()
     assert "CV accuracy" in text and str(summary.submission.path) in text
 
+    # the CV table, the model and the report are artifacts of the run: the Prefect UI shows them
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.stages import artifact_key
+
+    keys = {kind: artifact_key(kind, settings.dataset_name) for kind in ("cv", "model", "report")}
+    with get_client(sync_client=True) as prefect:
+        found = {a.key: a for a in prefect.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=list(keys.values()))))}
+    assert set(found) == set(keys.values())
+    assert found[keys["cv"]].type == "table" and "fnn" in str(found[keys["cv"]].data)
+    assert found[keys["model"]].type == "markdown" and str(summary.training.model_path) in found[keys["model"]].data
+    assert summary.report.name in str(found[keys["report"]].data)  # a link (Prefect stores it as markdown)
+
     model_mtime = summary.training.model_path.stat().st_mtime_ns
     summary.submission.path.unlink()
     again = run_pipeline(settings, workers=2, dashboard_address="127.0.0.1:0")
