@@ -5,7 +5,8 @@ there, so the workers must know its address. With ``PREFECT_API_URL`` set (a Pre
 server, or the test harness), it is exported to the environment the LocalCluster's
 workers inherit. Without it, Prefect would start a temporary server in this process that
 worker processes cannot see (each would start one of its own), so one temporary server
-is started here and shared by all.
+is started here and shared by all, with no UI links printed (they would be dead once the
+run ends: keep a server, see the README, to look at runs afterwards).
 
 Workers of an existing Dask cluster must have ``PREFECT_API_URL`` set themselves.
 """
@@ -16,7 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
 
 @contextmanager
@@ -30,16 +31,20 @@ def prefect_api() -> Iterator[str]:
         server = SubprocessASGIServer()
         server.start()
         url = server.api_url
-    previous = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = url
+    # A temporary server's UI is gone when the run ends: no "View at" links to it
+    env = {"PREFECT_API_URL": url, **({"PREFECT_UI_URL": ""} if server is not None else {})}
+    updates = {PREFECT_API_URL: url, **({PREFECT_UI_URL: ""} if server is not None else {})}
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        with temporary_settings(updates=updates):
             yield url
     finally:
-        if previous is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = previous
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         if server is not None:
             _drain_logs()  # before the server goes, or the log workers retry for a minute
             server.stop()

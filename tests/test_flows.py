@@ -80,3 +80,20 @@ def test_task_runner_uses_the_given_scheduler(monkeypatch):
 def test_flow_rejects_a_bad_parameter(harness):
     with pytest.raises(Exception, match="n_mfcc"):
         pipeline(settings={"data_dir": "/nowhere", "features": {"n_mfcc": 0}})
+
+
+def test_a_temporary_server_prints_no_links_that_die_with_it(monkeypatch):
+    import os
+    import uuid
+
+    from prefect.utilities.urls import url_for
+
+    from flows.server import prefect_api
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+    with prefect_api() as api:
+        assert api.startswith("http://127.0.0.1:")
+        assert url_for("flow-run", obj_id=uuid.uuid4()) is None  # Prefect logs "View at <url>" only for a URL
+        assert os.environ["PREFECT_UI_URL"] == ""  # the workers inherit it
+    assert "PREFECT_UI_URL" not in os.environ and "PREFECT_API_URL" not in os.environ
