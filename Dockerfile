@@ -31,7 +31,6 @@ COPY pyproject.toml README.md ./
 RUN pip install --no-cache-dir .
 # Then the project itself, from the same pyproject.toml.
 COPY urbansound ./urbansound
-COPY flows ./flows
 RUN pip install --no-cache-dir --no-deps --force-reinstall . \
  && python -c "import soundfile; print('libsndfile', soundfile.__libsndfile_version__)" \
  && urbansound --help > /dev/null

@@ -127,3 +127,15 @@ def test_runs_lists_every_train_with_its_provenance(av_dataset, client, tmp_path
     assert run["hyper_parameters"]["logreg/mfcc"]["logisticregression__C"] == 1.0
     described = json.loads((ws / "models" / av_dataset.name / "model.json").read_text())
     assert described["provenance"]["id"] == run["id"] and described["provenance"]["table"] == run["table"]
+
+
+def test_the_package_installs_one_top_level_module():
+    import tomllib
+    from pathlib import Path
+
+    from setuptools import find_packages
+
+    root = Path(__file__).resolve().parents[1]
+    include = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert {p.split(".")[0] for p in find_packages(where=str(root), include=include)} == {"urbansound"}
+    assert "urbansound.flows" in find_packages(where=str(root), include=include)

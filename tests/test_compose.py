@@ -508,5 +508,5 @@ def test_dockerignore_keeps_the_context_small_but_complete(instructions):
                  "urbansound/__pycache__/cli.cpython-311.pyc", ".pytest_cache/v/cache/nodeids", ".hypothesis/x"):
         assert _ignored(path, patterns), f"{path} would be sent to the Docker build"
     sources = [src for i in instructions if i.cmd in ("COPY", "ADD") for src in i.value[:-1]]
-    for src in sources + ["urbansound/cli.py", "flows/pipeline.py"]:
+    for src in sources + ["urbansound/cli.py", "urbansound/flows/pipeline.py"]:
         assert not _ignored(src, patterns), f".dockerignore excludes {src}, which the Dockerfile copies"

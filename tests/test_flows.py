@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from flows.pipeline import pipeline, run_pipeline
-from flows.stages import task_runner, validate_dataset
+from urbansound.flows.pipeline import pipeline, run_pipeline
+from urbansound.flows.stages import task_runner, validate_dataset
 from urbansound.exceptions import DatasetError
 from urbansound.settings import PipelineSettings
 
@@ -41,7 +41,7 @@ def test_pipeline_end_to_end_then_resumes_without_redoing_work(harness, av_datas
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from flows.stages import artifact_key
+    from urbansound.flows.stages import artifact_key
 
     keys = {kind: artifact_key(kind, settings.dataset_name) for kind in ("cv", "model", "report")}
     with get_client(sync_client=True) as prefect:
@@ -81,19 +81,3 @@ def test_flow_rejects_a_bad_parameter(harness):
     with pytest.raises(Exception, match="n_mfcc"):
         pipeline(settings={"data_dir": "/nowhere", "features": {"n_mfcc": 0}})
 
-
-def test_a_temporary_server_prints_no_links_that_die_with_it(monkeypatch):
-    import os
-    import uuid
-
-    from prefect.utilities.urls import url_for
-
-    from flows.server import prefect_api
-
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
-    with prefect_api() as api:
-        assert api.startswith("http://127.0.0.1:")
-        assert url_for("flow-run", obj_id=uuid.uuid4()) is None  # Prefect logs "View at <url>" only for a URL
-        assert os.environ["PREFECT_UI_URL"] == ""  # the workers inherit it
-    assert "PREFECT_UI_URL" not in os.environ and "PREFECT_API_URL" not in os.environ

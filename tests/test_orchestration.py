@@ -32,7 +32,7 @@ def test_pipeline_on_a_multi_process_cluster_with_dashboard(procs, av_dataset, t
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.pipeline import run_pipeline
+    from urbansound.flows.pipeline import run_pipeline
     from urbansound.settings import PipelineSettings
 
     port, dash = free_port(), free_port()

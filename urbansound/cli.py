@@ -340,7 +340,7 @@ def cmd_run(a: argparse.Namespace) -> int:
 
     read_dataset(a.data, allow_missing=a.allow_missing)  # a bad dataset fails in seconds, before any server
     _check_prefect_api(required=False)
-    from flows.pipeline import run_pipeline
+    from urbansound.flows.pipeline import run_pipeline
 
     settings = PipelineSettings(data_dir=a.data, workspace=a.workspace, name=a.name, features=_feature_settings(a),
                                 train=_train_settings(a), allow_missing=a.allow_missing)
@@ -376,7 +376,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     api_url = _check_prefect_api(required=True)
     if a.scheduler:  # scheduled runs start in fresh processes: the environment reaches them
         os.environ["DASK_SCHEDULER_ADDRESS"] = a.scheduler
-    from flows.pipeline import serve_pipeline
+    from urbansound.flows.pipeline import serve_pipeline
 
     settings = PipelineSettings(data_dir=a.data.absolute(), workspace=a.workspace.absolute(), name=a.name,
                                 features=_feature_settings(a), train=_train_settings(a),

@@ -1,7 +1,7 @@
 """The whole pipeline as one Prefect flow on a Dask cluster.
 
 The pipeline flow opens (or joins) the Dask cluster, then runs the stage flows of
-``flows.stages`` as subflows on it: featurize, train, submit. It reads like the pipeline's
+``urbansound.flows.stages`` as subflows on it: featurize, train, submit. It reads like the pipeline's
 table of contents; the work is in the library.
 
 No ``from __future__ import annotations`` here: Prefect builds the flow's parameter
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from flows.server import prefect_api
-from flows.stages import (
+from urbansound.flows.server import prefect_api
+from urbansound.flows.stages import (
     featurize_flow,
     on_cluster,
     report_flow,
