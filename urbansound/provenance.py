@@ -83,18 +83,22 @@ def jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_history(reports_dir: Path, record: dict[str, Any]) -> Path:
-    """Keep a copy of a finished run's CV record under ``runs/`` (``<time>-<id>.json``)."""
+    """Keep a copy of a finished run's CV record under ``runs/``, as
+    ``<sequence>-<time>-<id>.json``: the sequence number orders runs within one second."""
     from urbansound import atomic
 
     run = record["run"]
+    runs = Path(reports_dir) / RUNS_DIR
+    seq = 1 + max((int(p.name.split("-", 1)[0]) for p in runs.glob("*.json") if p.name.split("-", 1)[0].isdigit()),
+                  default=0)
     stamp = run["time"].replace(":", "").replace("-", "").replace("+0000", "Z")
-    return atomic.write_text(Path(reports_dir) / RUNS_DIR / f"{stamp}-{run['id']}.json", json.dumps(record, indent=2))
+    return atomic.write_text(runs / f"{seq:05d}-{stamp}-{run['id']}.json", json.dumps(record, indent=2))
 
 
 def list_runs(reports_dir: Path) -> list[dict[str, Any]]:
     """Every kept run, oldest first: id, time, protocol, clips, best model and accuracy, commit."""
     rows = []
-    for path in sorted((Path(reports_dir) / RUNS_DIR).glob("*.json")):
+    for path in sorted((Path(reports_dir) / RUNS_DIR).glob("*.json")):  # sequence-numbered names
         try:
             record = json.loads(path.read_text())
             run, best = record["run"], record["best"]
