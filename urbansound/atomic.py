@@ -6,6 +6,7 @@ would take. Temporaries start with ``.`` (Parquet readers skip them) and end in 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,9 +47,8 @@ def check_writable(*folders: Path) -> None:
         folder = Path(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            with atomic_path(folder / ".write-probe") as tmp:
-                tmp.write_bytes(b"")
-            (folder / ".write-probe").unlink()
+            with tempfile.TemporaryFile(dir=folder):
+                pass
         except OSError as e:
             raise WorkspaceError(f"cannot write to {folder} ({e.strerror or e}): choose another --workspace, "
                                  "or fix its permissions") from None

@@ -198,8 +198,8 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
         clips that failed with the reason.
     """
     start = time.perf_counter()
-    refused = [_refusal(r["path"], settings) for r in records]  # from headers: nothing too big is read
-    read = [why or _read_bytes(r["path"]) for r, why in zip(records, refused)]
+    # bytes, or why not (a big file's header is checked first: nothing too big is read)
+    read = [_refusal(r["path"], settings) or _read_bytes(r["path"]) for r in records]
     blobs = [b if isinstance(b, bytes) else None for b in read]
     refused = [None if isinstance(b, bytes) else b for b in read]
     key = _batch_key(records, blobs, settings)
