@@ -327,3 +327,27 @@ def test_diverging_training_is_reported():
     with pytest.raises(FloatingPointError, match="eta"), np.errstate(over="ignore", invalid="ignore"):
         FeedForwardNetwork(hidden="8", activation="linear", eta=1e6, momentum=0.99, epochs=200,
                            random_state=0).fit(X * 1e3, y)
+
+
+@pytest.mark.parametrize("make", [lambda: FeedForwardNetwork(hidden="16", epochs=6, random_state=0),
+                                  lambda: GDLogisticRegression(epochs=6, early_stopping=False, random_state=0)])
+def test_eval_set_is_watched_every_epoch_and_changes_nothing(make, four_class_split):
+    X_tr, X_te, y_tr, y_te = four_class_split
+    watched = make().fit(X_tr, y_tr, eval_set=(X_te, y_te))
+    plain = make().fit(X_tr, y_tr)
+    np.testing.assert_array_equal(watched.predict_proba(X_te), plain.predict_proba(X_te))
+    assert plain.eval_loss_curve_ is None and plain.eval_score_curve_ is None
+    assert len(watched.eval_loss_curve_) == len(watched.eval_score_curve_) == len(watched.epoch_seconds_) == 6
+    # the last epoch's watch is the fitted model's own score and loss on those clips
+    assert watched.eval_score_curve_[-1] == pytest.approx(watched.score(X_te, y_te))
+    proba = watched.predict_proba(X_te)[np.arange(len(y_te)), np.searchsorted(watched.classes_, y_te)]
+    assert watched.eval_loss_curve_[-1] == pytest.approx(-np.mean(np.log(proba)))
+    assert all(s >= 0 for s in watched.epoch_seconds_)
+
+
+def test_eval_set_with_a_class_never_trained_on(four_class_split):
+    X_tr, X_te, y_tr, y_te = four_class_split
+    y_odd = np.where(y_te == y_te[0], 99, y_te)  # a label the model never saw: always wrong, not in the loss
+    m = FeedForwardNetwork(hidden="8", epochs=3, random_state=0).fit(X_tr, y_tr, eval_set=(X_te, y_odd))
+    assert m.eval_score_curve_[-1] == pytest.approx(np.mean(m.predict(X_te) == y_odd))
+    assert np.isfinite(m.eval_loss_curve_).all()

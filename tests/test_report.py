@@ -20,7 +20,8 @@ from urbansound.datasets import read_dataset
 from urbansound.featurize import featurize_dataset, read_features
 from urbansound.settings import FeatureSettings, TrainSettings, Workspace
 from urbansound.synth import write_dataset
-from urbansound.training import study_activations, train
+from urbansound.cli import main
+from urbansound.training import train
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE = "<script>alert('x')</script> & co"
@@ -119,8 +120,11 @@ def full_run(tmp_path_factory: pytest.TempPathFactory, client) -> Run:
     featurize_dataset(clips, FeatureSettings(), ws.features, client)
     train(ws.features, TrainSettings(models=("knn", "logreg"), feature_sets=("fft", "mfcc"), show_leak=True),
           dataset=ws.name, reports_dir=ws.reports, models_dir=ws.models, client=client)
-    study_activations(ws.features, TrainSettings(cv="kfold", n_splits=3), feature_set="mfcc", dataset=ws.name,
-                      reports_dir=ws.reports, client=client, epochs=20)
+    # every study, from the command line, on tiny grids
+    common = ["--workspace", str(ws.root), "--scheduler", client.scheduler.address, "--cv", "kfold", "--n-splits", "3"]
+    for which, extra in (("activations", ["--epochs", "20"]), ("regularization", ["--values", "0,1e-2", "--epochs", "5"]),
+                         ("learning-rate", ["--values", "1e-2,1e6", "--epochs", "5"]), ("solver", ["--epochs", "4"])):
+        assert main(["study", which, str(data), *common, *extra]) == 0
     html = report.build_report(ws, data_dir=data, run_facts={
         "stage_seconds": {"featurize": 1.5, "train": 4.25}, "workers": 2, "note": HOSTILE})
     return Run(ws, data, html, str(broken["clip_id"]))
@@ -195,12 +199,22 @@ def test_run_facts_and_tables(full_run: Run):
         (e["model"], e["feature_set"]) for e in cv["entries"]}
     study = json.loads((full_run.workspace.reports / "study_activations.json").read_text())
     assert len(page.sections["study"].cells) == len(study["activations"]) * (1 + 2 * len(study["hidden"]))
+    assert study["activations"] == ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu"]
+    assert "linear" in page.sections["study"].cells
+    # the other studies: one row per grid value (λ, η) or solver, as their .md files hold
+    for name, rows, width in (("study_regularization", 2, 5), ("study_learning_rate", 2, 5), ("study_solver", 5, 10)):
+        cells = page.sections[name].cells
+        assert len(cells) == rows * width, name
+    assert "diverged (3/3 folds)" in page.sections["study_learning_rate"].cells  # η = 1e6, both solvers
+    assert [c for c in page.sections["study_solver"].cells if c.startswith(("GD", "SGD"))] == [
+        "GD", "GD + momentum 0.9", "SGD, batch 1", "SGD, batch 64", "SGD, batch 64 + momentum 0.9"]
 
 
 def test_missing_inputs_are_explained_not_drawn(bare_run: Run):
     page = parse(bare_run.html)
     figures_dir = bare_run.workspace.reports / report.FIGURES_DIR
     for name, why in (("cv_scores", "cv.json"), ("confusion", "cv.json"), ("study", "study_activations.json"),
+                      ("activation_functions", "activation study"), ("study_solver", "study_solver.json"),
                       ("fold_balance", "no official folds")):
         section = page.sections[name]
         assert not section.images
@@ -230,7 +244,9 @@ def test_figure_functions_say_why_on_empty_input():
     assert isinstance(report.examples_figure([], FeatureSettings()), report.Missing)
     assert isinstance(report.cv_figure({"entries": []}), report.Missing)
     assert isinstance(report.confusion_figure({"best_details": {}}), report.Missing)
-    assert isinstance(report.study_figure({}), report.Missing)
+    assert isinstance(report.activation_study_figure({}), report.Missing)
+    assert isinstance(report.grid_study_figure({}, axis="λ"), report.Missing)
+    assert isinstance(report.solver_figure({"points": [{"validation_accuracy_curve": []}]}), report.Missing)
 
 
 def _browser() -> str | None:

@@ -11,7 +11,7 @@ from urbansound.exceptions import ModelError
 from urbansound.featurize import featurize_dataset, read_sequences
 from urbansound.models import TrainedModel
 from urbansound.settings import FeatureSettings, TrainSettings
-from urbansound.training import expand_models, feature_columns, study_activations, train
+from urbansound.training import expand_models, feature_columns, train
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +62,6 @@ def test_own_models_with_leak_and_the_sequence_model(features, client, tmp_path)
     assert (model.name, model.feature_set) == (best.model, best.feature_set)
     md = (tmp_path / "r" / "cv.md").read_text()
     assert "| rnn | mfcc-seq |" in md and "per class (best)" in md
-
-
-def test_activation_study_table(features, client, tmp_path):
-    result = study_activations(features, TrainSettings(), feature_set="mfcc", dataset="tiny",
-                               reports_dir=tmp_path, client=client, epochs=30)
-    assert list(result.table.index) == ["sigmoid", "tanh", "relu", "leaky_relu", "elu"]
-    assert [h for h, k in result.table.columns if k == "train"] == ["10", "10+10", "10+10+10"]
-    values = result.table.to_numpy()
-    assert ((values >= 0) & (values <= 1)).all()
-    # every one-layer net learns something (deep sigmoid nets may not in 30 epochs: vanishing gradients)
-    assert (result.table[("10", "train")] > 0.3).all()
-    saved = json.loads((tmp_path / "study_activations.json").read_text())
-    assert saved["validation"]["relu"]["10+10"] == pytest.approx(result.table.loc["relu", ("10+10", "validation")])
-    assert "| relu |" in (tmp_path / "study_activations.md").read_text()
 
 
 def test_set_overrides_reach_the_fits_and_the_cv_record(features, client, tmp_path):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from urbansound import __version__
 from urbansound.exceptions import UrbanSoundError
 from urbansound.models import MODEL_NAMES
+from urbansound.studies import STUDY_NAMES
 from urbansound.settings import (
     DEFAULT_AUGMENT,
     FeatureSettings,
@@ -34,6 +35,14 @@ def _positive(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
+
+
+def _floats(value: str) -> tuple[float, ...]:
+    """argparse type: comma-separated numbers (a study's grid)."""
+    try:
+        return tuple(float(v) for v in _csv(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a comma-separated list of numbers") from None
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -252,16 +261,20 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def cmd_study(a: argparse.Namespace) -> int:
     from urbansound.cluster import dask_client
-    from urbansound.training import study_activations
+    from urbansound.studies import points
+    from urbansound.studies.run import check_points, run_study
 
+    overrides = _overrides(a)
+    check_points(points(a.which, values=a.values, epochs=a.epochs, overrides=overrides))  # before anything is read
     features, name = _table_and_name(a)
     ws = Workspace(a.workspace, name)
     settings = TrainSettings(cv=a.cv, n_splits=a.n_splits, seed=a.seed)
     with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
-        result = study_activations(features, settings, feature_set=a.feature_set, dataset=name,
-                                   reports_dir=ws.reports, client=client, epochs=a.epochs)
+        result = run_study(a.which, features, settings, feature_set=a.feature_set, dataset=name,
+                           reports_dir=ws.reports, client=client, epochs=a.epochs, values=a.values,
+                           overrides=overrides)
     print(result.markdown())
-    print(f"\nwritten to {result.path} (and .md)")
+    print(f"\nwritten to {result.path} (and .md); `urbansound report` draws it")
     return 0
 
 
@@ -441,15 +454,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("study", help="the seed's study: fnn accuracy by hidden layers x activation")
-    p.add_argument("which", choices=("activations",), help="which study (activations: hidden 10, 10+10, 10+10+10 "
-                                                           "x sigmoid, tanh, relu, leaky_relu, elu)")
+    p = sub.add_parser("study", help="the seed project's experiments: activations, regularization, learning-rate, solver")
+    p.add_argument("which", choices=STUDY_NAMES,
+                   help="activations: fnn with hidden 10, 10+10, 10+10+10 x linear, sigmoid, tanh, relu, leaky_relu, "
+                        "elu; regularization: L2 weight λ of gd-logreg and fnn over 0, 1e-6 ... 1e-1; learning-rate: "
+                        "η of fnn by full-batch GD and minibatch SGD over 1e-4 ... 1; solver: fnn by GD, GD with "
+                        "momentum, SGD batch 1, batch 64, batch 64 with momentum (accuracy and loss per epoch, "
+                        "seconds per epoch)")
     p.add_argument("features_dir", type=Path, metavar="DATA_DIR",
                    help="the dataset folder (its feature table is found in the workspace by its name), or a "
                         "feature table folder written by featurize")
     p.add_argument("--feature-set", default="mfcc", help="input features (default: %(default)s)")
-    p.add_argument("--epochs", type=_positive, help="training epochs per fit (default: the fnn's own, with early stopping)")
-    p.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default="auto", help="CV protocol")
+    p.add_argument("--epochs", type=_positive,
+                   help="epochs of every fit (default: the model's own; 100 for learning-rate and solver)")
+    p.add_argument("--values", type=_floats, metavar="LIST",
+                   help="the grid instead of the default one: λ values for regularization, η values for "
+                        "learning-rate, comma-separated (e.g. 0,1e-3,1e-1)")
+    _add_set(p)
+    p.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default="auto",
+                   help="CV protocol (default: official folds where the dataset has them, else grouped by recording)")
     p.add_argument("--n-splits", type=int, default=5, help="folds for grouped/kfold (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     _add_workspace(p)

@@ -33,6 +33,10 @@ class ModelError(UrbanSoundError):
     """A model cannot be trained, loaded or applied (unknown name, feature mismatch)."""
 
 
+class StudyError(ModelError):
+    """A study asked to vary or set what it cannot (an unknown study, a bad grid, a --set it varies)."""
+
+
 class SubmissionError(UrbanSoundError):
     """A submission would be invalid (missing or repeated IDs, unknown classes)."""
 

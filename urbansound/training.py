@@ -1,5 +1,5 @@
-"""The train stage: cross-validate on the feature table, refit the best, save it; and the
-seed project's activation study."""
+"""The train stage: cross-validate on the feature table, refit the best, save it (the seed
+project's studies are in :mod:`urbansound.studies`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from urbansound.evaluation import (
     cross_validate,
     fit_candidate,
     make_folds,
-    write_report,
 )
 from urbansound.exceptions import ModelError
 from urbansound.features import FEATURE_SETS
@@ -35,8 +34,6 @@ from urbansound.settings import MODEL_FILE, TrainSettings
 log = logging.getLogger(__name__)
 
 CV_FILE = "cv.json"
-STUDY_HIDDEN = ("10", "10+10", "10+10+10")
-STUDY_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
 
 
 @dataclass
@@ -259,50 +256,3 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     cv_json = report.write(reports_dir)  # last: the record names the model file now there
     provenance.write_history(reports_dir, report.to_json())
     return TrainResult(report, cv_json, model_path, time.perf_counter() - start)
-
-
-@dataclass
-class StudyResult:
-    """The seed's Table 1: accuracy by hidden layers x activation, train and validation."""
-
-    table: pd.DataFrame  # rows: activation; columns: (hidden, "train"|"validation")
-    report: CVReport
-    path: Path
-
-    def markdown(self) -> str:
-        hidden = list(dict.fromkeys(h for h, _ in self.table.columns))
-        head = "| activation | " + " | ".join(f"{h} train | {h} validation" for h in hidden) + " |"
-        lines = [f"Activation study (fnn, {self.report.note}; mean accuracy over folds)", "", head,
-                 "|---|" + "---|---|" * len(hidden)]
-        for act, row in self.table.iterrows():
-            lines.append(f"| {act} | " + " | ".join(f"{row[(h, 'train')]:.3f} | {row[(h, 'validation')]:.3f}"
-                                                    for h in hidden) + " |")
-        return "\n".join(lines)
-
-
-def study_activations(features_dir: Path, settings: TrainSettings, *, feature_set: str, dataset: str,
-                      reports_dir: Path, client: Any, epochs: int | None = None) -> StudyResult:
-    """Cross-validate the seed's feed-forward network for hidden layers ``10``, ``10+10``,
-    ``10+10+10`` x each activation; writes ``study_activations.json``/``.md``."""
-    atomic.check_writable(reports_dir)
-    data = load_training_data(features_dir, (feature_set,), sequences=False)
-    folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
-    extra = (("epochs", epochs),) if epochs else ()
-    cands = [Candidate("fnn", feature_set, (("hidden", h), ("activation", a), *extra), label=f"fnn {h} {a}")
-             for h in STUDY_HIDDEN for a in STUDY_ACTIVATIONS]
-    report = cross_validate(data.inputs, data.y, cands, folds, client, dataset=dataset, seed=settings.seed)
-    rows = {}
-    for e in report.entries:
-        h, a = e.params["hidden"], e.params["activation"]
-        rows.setdefault(a, {})[(h, "train")] = e.train_mean
-        rows[a][(h, "validation")] = e.mean
-    table = pd.DataFrame.from_dict(rows, orient="index")[[(h, k) for h in STUDY_HIDDEN for k in ("train", "validation")]]
-    table = table.loc[list(STUDY_ACTIVATIONS)]
-    result = StudyResult(table, report, Path(reports_dir) / "study_activations.json")
-    data_json = {"dataset": dataset, "protocol": report.protocol, "note": report.note, "feature_set": feature_set,
-                 "hidden": list(STUDY_HIDDEN), "activations": list(STUDY_ACTIVATIONS),
-                 "train": {a: {h: float(table.loc[a, (h, "train")]) for h in STUDY_HIDDEN} for a in STUDY_ACTIVATIONS},
-                 "validation": {a: {h: float(table.loc[a, (h, "validation")]) for h in STUDY_HIDDEN}
-                                for a in STUDY_ACTIVATIONS}}
-    write_report(reports_dir, "study_activations", data_json, result.markdown())
-    return result

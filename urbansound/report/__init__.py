@@ -16,7 +16,7 @@
 
 Inputs, all optional: the feature table, its manifest and failures
 (:mod:`urbansound.featurize`), ``cv.json`` (:mod:`urbansound.evaluation`) and
-``study_activations.json`` (:func:`urbansound.training.study_activations`), and the
+the studies' ``study_*.json`` (:mod:`urbansound.studies`), and the
 dataset folder (its layout and how many listed clips have audio).
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg renderer;
@@ -48,7 +48,6 @@ from urbansound.report.figures import (
     confusion_figure,
     cv_figure,
     fold_balance_figure,
-    study_figure,
 )
 from urbansound.report.inputs import (
     CV_FILE,
@@ -56,7 +55,6 @@ from urbansound.report.inputs import (
     FIGURES,
     FIGURES_DIR,
     REPORT_FILE,
-    STUDY_FILE,
     FigureResult,
     Missing,
     _read_json,
@@ -73,21 +71,28 @@ from urbansound.report.page import (
     per_class_table_html,
     study_table_html,
 )
+from urbansound.report.study_figures import (
+    activation_functions_figure,
+    activation_study_figure,
+    grid_study_figure,
+    solver_figure,
+)
 from urbansound.settings import FeatureSettings, Workspace
+from urbansound.studies import STUDY_NAMES, study_file
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "CV_FILE", "DPI", "EXAMPLE_TRIES", "FIGURES", "FIGURES_DIR", "MAX_FAILURES_LISTED", "REPORT_FILE",
-    "SPECTRUM_FLOOR_DB", "STUDY_FILE", "Example", "FigureResult", "Missing", "Section", "build_report",
+    "SPECTRUM_FLOOR_DB", "Example", "FigureResult", "Missing", "Section", "build_report",
     "class_balance_figure", "confusion_figure", "cv_figure", "cv_table_html", "examples_figure",
-    "fold_balance_figure", "load_examples", "per_class_table_html", "pick_examples", "study_figure",
-    "study_table_html",
+    "fold_balance_figure", "load_examples", "per_class_table_html", "pick_examples", "activation_study_figure",
+    "activation_functions_figure", "grid_study_figure", "solver_figure", "study_table_html",
 ]
 
 
 def _sections(table: pd.DataFrame | Missing, settings: FeatureSettings | Missing, cv: dict[str, Any] | Missing,
-              study: dict[str, Any] | Missing, model_notes: list[str] | None = None) -> list[Section]:
+              studies: Mapping[str, dict[str, Any] | Missing], model_notes: list[str] | None = None) -> list[Section]:
     sections: list[Section] = []
     notes: list[str] = []
     examples: FigureResult
@@ -132,14 +137,42 @@ def _sections(table: pd.DataFrame | Missing, settings: FeatureSettings | Missing
                             "out-of-fold predictions of the best model: counts per (true, predicted) class, "
                             "coloured by the share of the true class; per-class F1 beside", confusion,
                             per_class_html))
-    study_result: FigureResult
-    if isinstance(study, Missing):
-        study_result, study_html = Missing(f"the activation study has not been run ({study.reason})"), ""
-    else:
-        study_result, study_html = study_figure(study), study_table_html(study)
-    sections.append(Section("study", "Activation study (the seed's Table 1)",
-                            "mean accuracy of the seed's feed-forward network by activation and hidden layers, "
-                            "on training folds and on held-out folds", study_result, study_html))
+    ran = not isinstance(studies.get("activations", Missing("")), Missing)
+    sections.append(Section("activation_functions", "Activation functions and their derivatives",
+                            "every activation the seed's networks offer, and the derivative backpropagation "
+                            "multiplies by, computed by the networks' own code; sigmoid and tanh saturate "
+                            "(derivative near 0 away from z = 0), ReLU passes no gradient below 0, leaky ReLU "
+                            "and ELU do", activation_functions_figure() if ran else
+                            Missing("drawn with the activation study, which has not been run "
+                                    "(`urbansound study activations DATA_DIR`)")))
+    captions = {
+        "activations": ("study", "Activation study (the seed's Table 1)",
+                        "mean accuracy of the seed's feed-forward network by activation and hidden layers, on "
+                        "training folds and on held-out folds", activation_study_figure),
+        "regularization": ("study_regularization", "Regularization study: accuracy against λ",
+                           "the L2 weight λ of the seed's logistic regression and feed-forward network: mean "
+                           "held-out accuracy with its std over folds (error bars) and training accuracy "
+                           "(dashed); 0 (no penalty) is drawn at the left end of the log axis",
+                           lambda s: grid_study_figure(s, axis="λ (L2 weight)")),
+        "learning-rate": ("study_learning_rate", "Learning-rate study: accuracy against η",
+                          "the step size η of the feed-forward network trained by full-batch GD and by "
+                          "minibatch SGD, without momentum: mean held-out accuracy ± std over folds, training "
+                          "accuracy dashed; a cross marks an η at which training diverged",
+                          lambda s: grid_study_figure(s, axis="η (step size)")),
+        "solver": ("study_solver", "Solver study: accuracy and loss per epoch",
+                   "the feed-forward network trained by each solver at one η, watched on the held-out fold "
+                   "after every epoch (bands: std over folds); the legend gives the time an epoch takes",
+                   solver_figure),
+    }
+    for which, (name, title, caption, draw) in captions.items():
+        study = studies.get(which) or Missing(f"no study {which}")
+        if isinstance(study, Missing):
+            result: FigureResult = Missing(f"the {which} study has not been run ({study.reason}; "
+                                           f"`urbansound study {which} DATA_DIR`)")
+            html_table = ""
+        else:
+            result, html_table = draw(study), study_table_html(study)
+        sections.append(Section(name, title, caption, result, html_table))
     return sections
 
 
@@ -168,7 +201,7 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
     Parameters
     ----------
     workspace : Workspace
-        Where the feature table, ``cv.json`` and ``study_activations.json`` are read and
+        Where the feature table, ``cv.json`` and the studies' JSON are read and
         the report is written.
     data_dir : Path, optional
         The dataset folder, for its layout and how many listed clips have audio.
@@ -193,12 +226,12 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
     except (FileNotFoundError, ValueError) as e:
         settings = Missing(f"feature settings unknown ({e})")
     cv = _read_json(reports / CV_FILE)
-    study = _read_json(reports / STUDY_FILE)
+    studies = {which: _read_json(reports / study_file(which)) for which in STUDY_NAMES}
 
     body = [f"<h1>Urban sound classification report: {_e(workspace.name)}</h1>",
             _run_facts_html(workspace, data_dir, table, settings, cv, run_facts)]
     notes = [] if isinstance(cv, Missing) else model_file_notes(cv, workspace.model)
-    for number, section in enumerate(_sections(table, settings, cv, study, notes), start=1):
+    for number, section in enumerate(_sections(table, settings, cv, studies, notes), start=1):
         path = figures_dir / f"{section.name}.png"
         png = None
         if isinstance(section.result, Figure):

@@ -1,5 +1,6 @@
 """The figures of the dataset and the results: class balance per split and per fold,
-cross-validated accuracy, the best model's confusion matrix, the activation study.
+cross-validated accuracy, the best model's confusion matrix (the studies' figures are in
+:mod:`urbansound.report.study_figures`).
 
 Each takes plain data and returns a :class:`~matplotlib.figure.Figure` (Agg renderer,
 no pyplot) or :class:`~urbansound.report.inputs.Missing` with the reason.
@@ -206,38 +207,3 @@ def confusion_figure(cv: Mapping[str, Any]) -> FigureResult:
     bar_ax.set_title("per-class F1", fontsize=11)
     bar_ax.grid(True, axis="x", alpha=0.3)
     return fig
-
-
-def study_figure(study: Mapping[str, Any]) -> FigureResult:
-    """The seed's activation study: accuracy by activation x hidden layers, train and validation.
-
-    Parameters
-    ----------
-    study : mapping
-        ``study_activations.json``.
-    """
-    hidden, activations = study.get("hidden") or [], study.get("activations") or []
-    if not hidden or not activations or "validation" not in study:
-        return Missing("study_activations.json holds no table")
-    fig = _figure(11.0, 1.8 + 0.5 * len(activations))
-    axes = fig.subplots(1, 2, sharey=True)
-    image = None
-    for ax, part in zip(axes, ("train", "validation")):
-        values = np.array([[float(study.get(part, {}).get(a, {}).get(h, np.nan)) for h in hidden]
-                           for a in activations])
-        image = ax.imshow(values, cmap="viridis", norm=Normalize(0, 1), aspect="auto")
-        for i in range(len(activations)):
-            for j in range(len(hidden)):
-                if np.isfinite(values[i, j]):
-                    ax.text(j, i, f"{values[i, j]:.3f}", ha="center", va="center", fontsize=9,
-                            color="black" if values[i, j] > 0.6 else "white")
-        ax.set_xticks(range(len(hidden)), hidden)
-        ax.set_xlabel("hidden layers (units per layer)")
-        ax.set_title(f"{part} accuracy", fontsize=11)
-    axes[0].set_yticks(range(len(activations)), activations)
-    axes[0].set_ylabel("activation")
-    fig.colorbar(image, ax=list(axes), shrink=0.9, pad=0.02, label="mean accuracy over folds")
-    fig.suptitle(f"Activation study (fnn on {study.get('feature_set', '?')} features; {study.get('note', '')})",
-                 fontsize=11)
-    return fig
-

@@ -15,8 +15,9 @@ from matplotlib.figure import Figure
 REPORT_FILE = "report.html"
 FIGURES_DIR = "figures"
 CV_FILE = "cv.json"
-STUDY_FILE = "study_activations.json"
-FIGURES: tuple[str, ...] = ("examples", "class_balance", "fold_balance", "cv_scores", "confusion", "study")
+FIGURES: tuple[str, ...] = ("examples", "class_balance", "fold_balance", "cv_scores", "confusion",
+                            "activation_functions", "study", "study_regularization", "study_learning_rate",
+                            "study_solver")
 """Every figure the report can hold, in page order; ``figures/<name>.png``."""
 DPI = 100
 

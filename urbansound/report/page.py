@@ -76,13 +76,11 @@ def per_class_table_html(cv: Mapping[str, Any]) -> str:
 
 
 def study_table_html(study: Mapping[str, Any]) -> str:
-    """The activation study as the seed's Table 1: one row per activation."""
-    hidden = study.get("hidden") or []
-    header = ["activation"] + [f"{h} {part}" for h in hidden for part in ("train", "validation")]
-    rows = [[a] + [f"{float(study.get(part, {}).get(a, {}).get(h, np.nan)):.3f}"
-                   for h in hidden for part in ("train", "validation")]
-            for a in study.get("activations") or []]
-    return _grid(header, rows)
+    """A study's table (``study["table"]``, the rows its ``.md`` file shows) as HTML."""
+    table = study.get("table") or {}
+    if not table.get("header"):
+        return ""
+    return _grid(list(table["header"]), [list(r) for r in table.get("rows") or []])
 
 
 @dataclass

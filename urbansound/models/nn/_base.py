@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,7 +297,7 @@ class _GradientDescentClassifier(ClassifierMixin, BaseEstimator):
 
     # ---- fit / predict ----------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any) -> _GradientDescentClassifier:
+    def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any] | None = None) -> _GradientDescentClassifier:
         """Train on ``X`` (n_samples, n_features) and labels ``y``.
 
         Parameters
@@ -305,10 +306,20 @@ class _GradientDescentClassifier(ClassifierMixin, BaseEstimator):
             Raw features; standardised inside.
         y : array-like of shape (n_samples,)
             Class labels.
+        eval_set : (X_eval, y_eval), optional
+            Clips to watch while training, never trained on (e.g. a held-out CV fold):
+            after every epoch their cross-entropy (without the L2 term) and accuracy are
+            appended to ``eval_loss_curve_`` and ``eval_score_curve_``. A clip of a class
+            absent from ``y`` counts as misclassified and is left out of the loss.
 
         Returns
         -------
         self
+
+        Notes
+        -----
+        ``epoch_seconds_`` holds the wall time of each epoch's updates (the watching of
+        ``eval_set`` and of the early-stopping clips excluded).
         """
         cfg = self._check_training_params()
         self._check_model_params()
@@ -327,8 +338,15 @@ class _GradientDescentClassifier(ClassifierMixin, BaseEstimator):
         else:
             X_tr, y_tr, X_va, y_va = Xs, y_idx, None, None
 
+        watch = None
+        if eval_set is not None:
+            X_ev, y_ev = eval_set
+            X_ev = self._standardise(self._check_predict_input_unfitted(X_ev))
+            y_ev = np.asarray(y_ev)
+            known = np.isin(y_ev, self.classes_)
+            watch = (X_ev, np.searchsorted(self.classes_, y_ev), known)
         params = self._init_params(Xs.shape[1], len(self.classes_), rng)
-        self._train(params, X_tr, y_tr, X_va, y_va, cfg, rng)
+        self._train(params, X_tr, y_tr, X_va, y_va, cfg, rng, watch)
         log.debug("%s: %d epochs on %d samples, final training loss %.4f",
                   type(self).__name__, self.n_iter_, n, self.loss_curve_[-1])
         return self
@@ -348,8 +366,15 @@ class _GradientDescentClassifier(ClassifierMixin, BaseEstimator):
         tr, va = train_test_split(np.arange(n), test_size=n_val, stratify=stratify, random_state=rng)
         return np.sort(tr), np.sort(va)
 
+    def _check_predict_input_unfitted(self, X: Any) -> np.ndarray:
+        """An ``eval_set`` matrix checked as ``predict`` will check it (the model is not fitted yet)."""
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        self._check_input_shape(X)
+        return X
+
     def _train(self, params: Params, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None,
-               y_val: np.ndarray | None, cfg: _Training, rng: np.random.RandomState) -> None:
+               y_val: np.ndarray | None, cfg: _Training, rng: np.random.RandomState,
+               watch: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         n = X.shape[0]
         batch = n if cfg.solver == "gd" else min(cfg.batch_size, n)
         velocity = {k: np.zeros_like(w) for k, w in params.items()}
@@ -357,11 +382,15 @@ class _GradientDescentClassifier(ClassifierMixin, BaseEstimator):
         loss_curve: list[float] = []
         val_losses: list[float] = []
         val_scores: list[float] = []
+        eval_losses: list[float] = []
+        eval_scores: list[float] = []
+        epoch_seconds: list[float] = []
         best_val = math.inf
         best_params = params
         stale = 0
         epoch = 0
         for epoch in range(1, cfg.epochs + 1):
+            started = time.perf_counter()
             order = rng.permutation(n) if cfg.solver == "sgd" else np.arange(n)
             total = 0.0
             for start in range(0, n, batch):
@@ -383,6 +412,13 @@ class _GradientDescentClassifier(ClassifierMixin, BaseEstimator):
                     v -= cfg.eta * g
                     params[k] += v
             loss_curve.append(total / n)
+            epoch_seconds.append(time.perf_counter() - started)
+            if watch is not None:
+                X_ev, y_ev, known = watch
+                logits = self._logits(params, X_ev)
+                eval_losses.append(_softmax_cross_entropy(logits[known], y_ev[known])[0] if known.any()
+                                   else math.nan)
+                eval_scores.append(float(np.mean((logits.argmax(axis=1) == y_ev) & known)))
             if X_val is None:
                 continue
             logits = self._logits(params, X_val)
@@ -401,6 +437,9 @@ class _GradientDescentClassifier(ClassifierMixin, BaseEstimator):
         self.params_ = best_params if X_val is not None else params
         self.n_iter_ = epoch
         self.loss_curve_ = loss_curve
+        self.epoch_seconds_ = epoch_seconds
+        self.eval_loss_curve_ = eval_losses if watch is not None else None
+        self.eval_score_curve_ = eval_scores if watch is not None else None
         self.validation_loss_curve_ = val_losses if X_val is not None else None
         self.validation_scores_ = val_scores if X_val is not None else None
         self.best_validation_loss_ = best_val if X_val is not None else None

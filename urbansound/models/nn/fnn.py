@@ -128,8 +128,8 @@ validation_scores_, best_validation_loss_, n_features_in_
         _add_l2_grads(grads, params, lam)
         return loss + _l2(params, lam), grads
 
-    def fit(self, X: Any, y: Any) -> FeedForwardNetwork:
-        super().fit(X, y)
+    def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any] | None = None) -> FeedForwardNetwork:
+        super().fit(X, y, eval_set=eval_set)
         n_layers = len(self.params_) // 2
         self.coefs_ = [self.params_[f"W{i}"] for i in range(n_layers)]
         self.intercepts_ = [self.params_[f"b{i}"] for i in range(n_layers)]

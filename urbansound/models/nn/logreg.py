@@ -96,8 +96,8 @@ class GDLogisticRegression(_GradientDescentClassifier):
         _add_l2_grads(grads, params, lam)
         return loss + _l2(params, lam), grads
 
-    def fit(self, X: Any, y: Any) -> GDLogisticRegression:
-        super().fit(X, y)
+    def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any] | None = None) -> GDLogisticRegression:
+        super().fit(X, y, eval_set=eval_set)
         W, b = self.params_["W"], self.params_["b"]
         self.coef_ = (W / self.scale_[:, None]).T
         self.intercept_ = b - (self.mean_ / self.scale_) @ W
