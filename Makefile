@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= data/raw/synthetic-av
 RUN_ARGS ?=
 
-.PHONY: run test install install-dev clean
+.PHONY: run test test-fast install install-dev clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -34,6 +34,10 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest
+
+# The unit tier: no Dask cluster, no Prefect server, no subprocess, nothing slow (tests/conftest.py).
+test-fast: install-dev
+	$(BIN)/python -m pytest -m "not integration and not slow" -q
 
 clean:
 	rm -rf $(VENV) data/features data/models data/reports data/submissions

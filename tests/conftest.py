@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,41 @@ os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
 # Real clips to check against (never committed): $URBANSOUND_REALDATA, else ../shared/realdata.
 REALDATA = Path(os.environ.get("URBANSOUND_REALDATA") or Path(__file__).resolve().parents[2] / "shared" / "realdata")
+
+
+# ---------------------------------------------------------------- the two tiers
+# `make test-fast` runs `-m "not integration"`: the unit tier, with no Dask cluster, no
+# Prefect server and no subprocess. A test is in the integration tier when it is marked,
+# when its module is listed here, or when it uses a fixture listed here; an unmarked test
+# that starts a subprocess or a LocalCluster anyway fails, naming the marker to add.
+INTEGRATION_MODULES = frozenset({"test_flows", "test_server", "test_orchestration", "test_compose"})
+INTEGRATION_FIXTURES = frozenset({"client", "procs", "harness", "decoder"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if (module is not None and module.__name__.rpartition(".")[2] in INTEGRATION_MODULES) or (
+                INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ()))):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    from distributed import LocalCluster
+
+    def refuse(what: str):
+        def refuse(*args, **kwargs):
+            raise RuntimeError(f"{request.node.nodeid} starts {what}: mark it @pytest.mark.integration "
+                               "(the unit tier, `make test-fast`, starts none)")
+        return refuse
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("a subprocess"))
+    monkeypatch.setattr(LocalCluster, "__init__", refuse("a Dask LocalCluster"))
+    yield
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ def test_bad_setting_is_refused_before_work(tmp_path, capsys, av_dataset):
     assert not (tmp_path / "features").exists()
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_the_command_line_starts_without_the_heavy_libraries():
     # `urbansound --help` and argument errors answer at once: scikit-learn, Dask and
     # Prefect load only in the command that needs them
@@ -139,3 +140,27 @@ def test_the_package_installs_one_top_level_module():
     include = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
     assert {p.split(".")[0] for p in find_packages(where=str(root), include=include)} == {"urbansound"}
     assert "urbansound.flows" in find_packages(where=str(root), include=include)
+
+
+def test_small_lopsided_data_is_said_in_one_block(client, tmp_path, capsys):
+    from urbansound.synth import write_dataset
+
+    data = tmp_path / "lopsided"
+    write_dataset(data, layout="av", clips_per_class=2, seed=3, formats="simple")
+    ws, sched = tmp_path / "ws", ["--scheduler", client.scheduler.address]
+    assert main(["validate", str(data)]) == 0
+    out = capsys.readouterr().out
+    problems = out[out.index("problems:"):]
+    assert "class(es) have no training clip, so no model can ever predict them: air_conditioner" in problems
+    assert "class(es) have fewer training clip(s) than the 5 folds" in problems
+    assert main(["featurize", str(data), "--workspace", str(ws), *sched]) == 0
+    capsys.readouterr()
+    assert main(["train", str(data), "--workspace", str(ws), "--models", "logreg", "--feature-sets", "mfcc",
+                 "--cv", "kfold", "--n-splits", "5", *sched]) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("\nwarnings:"):]
+    assert "--n-splits 5 asked, 2 folds run: the largest class has only that many clips" in block
+    assert "have no training clip" in block
+    assert out.count("warnings:") == 1
+    cv = (ws / "reports" / "lopsided" / "cv.json").read_text()
+    assert "--n-splits 5 asked" in cv  # kept in the record too

@@ -16,7 +16,11 @@ def data():
     return X.astype(np.float32), np.array(["siren", "dog_bark", "drilling", "gun_shot"])[y]
 
 
-@pytest.mark.parametrize("name", [n for n in MODEL_NAMES if n not in SEQUENCE_MODELS])
+SLOW_MODELS = {"hgb", "forest", "svm", "vote"}  # seconds each: the full suite only
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_MODELS else n
+                                  for n in MODEL_NAMES if n not in SEQUENCE_MODELS])
 def test_every_table_model_learns(name, data):
     X, y = data
     model = make_model(name, seed=3)

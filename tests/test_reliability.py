@@ -854,6 +854,7 @@ def test_ctrl_c_is_one_line_and_exit_130_and_v_adds_the_traceback(monkeypatch, c
     assert "Traceback" in capsys.readouterr().err
 
 
+@pytest.mark.integration  # a subprocess / its own LocalCluster
 @pytest.mark.parametrize("command", [["run", "--data", "DATA"], ["serve", "--data", "DATA", "--interval", "60"]])
 def test_an_unreachable_prefect_server_is_one_line(command, tmp_path, av_dataset):
     import os
@@ -979,6 +980,7 @@ def test_long_or_big_files_are_refused_from_their_header(av_dataset, tmp_path, m
     assert FeatureSettings(max_seconds=4000).feature_fingerprint() == settings.feature_fingerprint()
 
 
+@pytest.mark.integration  # a subprocess / its own LocalCluster
 def test_a_clip_that_kills_its_worker_costs_only_itself(av_dataset, tmp_path):
     import dask
     from distributed import Client, LocalCluster

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from urbansound import __version__
 from urbansound.exceptions import UrbanSoundError
 from urbansound.models import MODEL_NAMES
+from urbansound.progress import from_cumulative, progress
 from urbansound.studies import STUDY_NAMES
 from urbansound.settings import (
     DEFAULT_AUGMENT,
@@ -54,7 +55,7 @@ def _add_cluster(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="existing Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, "
                         "else a LocalCluster on 127.0.0.1)")
-    g.add_argument("--workers", type=_positive, metavar="N", help="LocalCluster worker processes (default: one per core)")
+    g.add_argument("--workers", type=_positive, metavar="N", help="LocalCluster worker processes (default: one per core this process may use: CPU affinity and cgroup quota count)")
     g.add_argument("--dashboard-address", default="127.0.0.1:8787", metavar="HOST:PORT",
                    help="LocalCluster dashboard bind address (default: %(default)s; ':0' picks a free port)")
 
@@ -150,14 +151,6 @@ def _train_settings(a: argparse.Namespace) -> TrainSettings:
                          params=_overrides(a))
 
 
-def _progress(done: int, total: int, failed: int, rate: float) -> None:
-    line = f"featurize: {done}/{total} clips ({100 * done / max(total, 1):.0f}%), {rate:.1f} clips/s, {failed} failed"
-    if sys.stderr.isatty():
-        print(f"\r{line}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
-    else:
-        print(line, file=sys.stderr, flush=True)
-
-
 # ------------------------------------------------------------------ commands
 def cmd_synth(a: argparse.Namespace) -> int:
     from urbansound import synth
@@ -165,31 +158,20 @@ def cmd_synth(a: argparse.Namespace) -> int:
     if a.dir.exists() and (not a.dir.is_dir() or any(a.dir.iterdir())) and not a.force:
         raise UrbanSoundError(f"{a.dir} exists and is not empty: synth would overwrite the files there; choose "
                               "another folder, or pass --force")
-    meta = synth.write_dataset(a.dir, layout=a.layout, clips_per_class=a.clips_per_class, seed=a.seed,
-                               snr_db=a.snr_db, formats=a.formats, jobs=a.jobs)
+    with progress("synth", 0, "clips") as tick:
+        meta = synth.write_dataset(a.dir, layout=a.layout, clips_per_class=a.clips_per_class, seed=a.seed,
+                                   snr_db=a.snr_db, formats=a.formats, jobs=a.jobs, on_clip=tick)
     print(f"wrote {len(meta)} synthetic clips ({a.layout} layout, seed {a.seed}, {a.formats} formats, "
           f"SNR {a.snr_db:g} dB) to {a.dir}")
     return 0
 
 
 def cmd_fetch(a: argparse.Namespace) -> int:
-    import time
-
     from urbansound.fetch import fetch
 
-    last = [0.0]
-
-    def progress(done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - last[0] < 1 and done != total:
-            return  # at most one line a second
-        last[0] = now
-        of = f" of {total / 2**20:,.0f} MiB ({100 * done / total:.0f}%)" if total else " MiB"
-        line = f"download: {done / 2**20:,.0f}{of}"
-        end = "\n" if (total and done >= total) or not sys.stderr.isatty() else ""
-        print(("\r" if sys.stderr.isatty() else "") + line, end=end, file=sys.stderr, flush=True)
-
-    root = fetch(a.name, a.dir, url=a.url, progress=progress, keep_archive=not a.remove_archive)
+    with progress("download", 0, "MiB") as tick:
+        root = fetch(a.name, a.dir, url=a.url, progress=from_cumulative(tick, scale=1 / 2**20),
+                     keep_archive=not a.remove_archive)
     print(f"{a.name} is ready in {root}; next: urbansound validate {root}")
     return 0
 
@@ -212,8 +194,10 @@ def cmd_featurize(a: argparse.Namespace) -> int:
     name = a.name or Path(a.data_dir).resolve().name
     out = a.out or Workspace(a.workspace, name).features
     settings = _feature_settings(a)
-    with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
-        summary = featurize_dataset(dataset.clips, settings, out, client, on_progress=_progress, source=dataset.root)
+    with (dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client,
+          progress("featurize", len(dataset.clips), "clips") as tick):
+        summary = featurize_dataset(dataset.clips, settings, out, client, on_progress=from_cumulative(tick),
+                                    source=dataset.root)
     print(summary.describe())
     for f in summary.failures[:20]:
         print(f"  failed: {f['path']}: {f['error']}")
@@ -251,9 +235,10 @@ def cmd_train(a: argparse.Namespace) -> int:
     ws = Workspace(a.workspace, name)
     settings = _train_settings(a)
     check_overrides(expand_models(settings.models), settings.params)  # before any cluster starts
-    with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
+    with (dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client,
+          progress("train", 0, "fits") as tick):
         result = train(features, settings, dataset=name, reports_dir=ws.reports,
-                       models_dir=ws.models, client=client)
+                       models_dir=ws.models, client=client, on_task=tick)
     print(result.report.markdown())
     print(result.describe())
     return 0
@@ -269,10 +254,11 @@ def cmd_study(a: argparse.Namespace) -> int:
     features, name = _table_and_name(a)
     ws = Workspace(a.workspace, name)
     settings = TrainSettings(cv=a.cv, n_splits=a.n_splits, seed=a.seed)
-    with dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client:
+    with (dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client,
+          progress(f"study {a.which}", 0, "fits") as tick):
         result = run_study(a.which, features, settings, feature_set=a.feature_set, dataset=name,
                            reports_dir=ws.reports, client=client, epochs=a.epochs, values=a.values,
-                           overrides=overrides)
+                           overrides=overrides, on_task=tick)
     print(result.markdown())
     print(f"\nwritten to {result.path} (and .md); `urbansound report` draws it")
     return 0
@@ -300,7 +286,8 @@ def cmd_report(a: argparse.Namespace) -> int:
     from urbansound.report import build_report
 
     ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
-    path = build_report(ws, data_dir=a.data_dir)
+    with progress("report", 0, "figures") as tick:
+        path = build_report(ws, data_dir=a.data_dir, on_figure=tick)
     print(f"report: {path} (figures in {path.parent / 'figures'})")
     return 0
 
@@ -359,7 +346,7 @@ def cmd_run(a: argparse.Namespace) -> int:
                                 train=_train_settings(a), allow_missing=a.allow_missing)
     try:
         summary = run_pipeline(settings, scheduler=a.scheduler, workers=a.workers,
-                               dashboard_address=a.dashboard_address)
+                               dashboard_address=a.dashboard_address, log_summary=False)
     except RuntimeError as e:
         if "ephemeral Prefect API server" not in str(e):
             raise
@@ -419,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="difficulty: foreground-to-background ratio in dB, lower is harder (default: %(default)s)")
     p.add_argument("--formats", choices=("real", "simple"), default="real",
                    help="real: the real mix of rates, depths, channels; simple: 22050 Hz mono 16-bit (default: %(default)s)")
-    p.add_argument("--jobs", type=_positive, help="processes writing clips (default: one per core)")
+    p.add_argument("--jobs", type=_positive, help="processes writing clips (default: one per usable core)")
     p.add_argument("--force", action="store_true", help="write into a folder that is not empty, overwriting")
     p.set_defaults(func=cmd_synth)
 

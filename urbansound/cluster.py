@@ -24,13 +24,22 @@ def scheduler_address(explicit: str | None) -> str | None:
     return explicit or os.environ.get(SCHEDULER_ENV) or None
 
 
+def usable_cores() -> int:
+    """Cores this process may run on: the least of the machine's count, its CPU affinity and
+    its cgroup CPU quota (a container limited to 2 CPUs on a 64-core host gets 2)."""
+    from dask.system import cpu_count
+
+    return max(1, cpu_count())
+
+
 def local_cluster_kwargs(workers: int | None = None, *, dashboard_address: str = DEFAULT_DASHBOARD) -> dict[str, Any]:
     """Keyword arguments for a loopback-only ``distributed.LocalCluster``.
 
     One single-threaded process per worker: decoding and feature code hold the GIL for
-    part of their time, so processes scale where threads do not.
+    part of their time, so processes scale where threads do not. The default is one
+    worker per core this process may use (:func:`usable_cores`), not the machine's count.
     """
-    n = workers or os.cpu_count() or 1
+    n = workers or usable_cores()
     if n < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     return {

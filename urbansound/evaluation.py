@@ -29,7 +29,7 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
-from urbansound import atomic
+from urbansound import atomic, checks
 from urbansound.exceptions import ModelError
 from urbansound.models import make_model
 from urbansound.models.registry import check_params
@@ -188,12 +188,14 @@ def _fit_score(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np
                split: Split, source: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict[str, Any]:
     train, test = split  # clips as recorded: only they are ever scored
     start = time.perf_counter()
-    est, chosen = fit_candidate(c, seed, n_mfcc, X, y, train, source, groups)
-    pred = est.predict(X[test])
+    with checks.caught() as seen:  # summarised once by the caller, not printed by each worker
+        est, chosen = fit_candidate(c, seed, n_mfcc, X, y, train, source, groups)
+        pred = est.predict(X[test])
+        train_pred = est.predict(X[train])
     return {"accuracy": float(accuracy_score(y[test], pred)),
-            "train_accuracy": float(accuracy_score(y[train], est.predict(X[train]))),
+            "train_accuracy": float(accuracy_score(y[train], train_pred)),
             "seconds": time.perf_counter() - start, "test_index": test.tolist(), "pred": pred.tolist(),
-            "tuned": chosen}
+            "tuned": chosen, "warnings": seen}
 
 
 @dataclass
@@ -225,6 +227,9 @@ class CVReport:
     labels: list[str] = field(default_factory=list, repr=False)
     predictions: dict[str, list[str]] = field(default_factory=dict, repr=False)
     run: dict[str, Any] = field(default_factory=dict)  # which train run wrote it, and the model file it saved
+    warnings: list[str] = field(default_factory=list)  # what the user must know about the data and folds
+    library_warnings: list[str] = field(default_factory=list)  # raised while fitting, each once with its count
+    raw_warnings: list[str] = field(default_factory=list, repr=False)  # every one, summarised into the above
     details: dict[str, Any] | None = field(default=None, repr=False)  # best_details of a report read back
 
     @classmethod
@@ -234,7 +239,8 @@ class CVReport:
         return cls(dataset=data["dataset"], protocol=data["protocol"], note=data["note"],
                    optimistic=data["optimistic"], n_clips=data["n_clips"],
                    entries=[CVEntry(**e) for e in data["entries"]], run=data.get("run") or {},
-                   details=data["best_details"])
+                   details=data["best_details"], warnings=data.get("warnings") or [],
+                   library_warnings=data.get("library_warnings") or [])
 
     @property
     def best(self) -> CVEntry:
@@ -259,7 +265,8 @@ class CVReport:
                 "optimistic": self.optimistic, "n_clips": self.n_clips,
                 "entries": [asdict(e) for e in self.entries],
                 "best": {"model": best.model, "feature_set": best.feature_set, "mean": best.mean, "std": best.std},
-                "best_details": self.best_details(), "run": self.run}
+                "best_details": self.best_details(), "run": self.run, "warnings": self.warnings,
+                "library_warnings": self.library_warnings}
 
     def markdown(self) -> str:
         leak = any(e.leaky_mean is not None for e in self.entries)
@@ -282,7 +289,8 @@ class CVReport:
         lines += ["", "per class (best):", "", "| class | precision | recall | F1 | clips |", "|---|---|---|---|---|"]
         for c, m in details["per_class"].items():
             lines.append(f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1-score']:.3f} | {m['support']} |")
-        return "\n".join(lines)
+        said = checks.block(self.warnings, self.library_warnings)
+        return "\n".join(lines + (["", said] if said else []))
 
     def write(self, out_dir: Path, stem: str = "cv") -> Path:
         return write_report(out_dir, stem, self.to_json(), self.markdown())
@@ -312,6 +320,7 @@ def cross_validate(
     on_result: Progress | None = None,
     source: np.ndarray | None = None,
     groups: np.ndarray | None = None,
+    on_task: Callable[..., None] | None = None,
 ) -> CVReport:
     """Cross-validate every candidate on Dask, one task per (candidate, fold).
 
@@ -342,6 +351,9 @@ def cross_validate(
     groups : np.ndarray, shape (n_clips,), optional
         Recording of each clip, for the inner folds of candidates with a ``grid``
         (default: every clip its own group).
+    on_task : callable, optional
+        Called with no argument as each (candidate, fold) task finishes, in the order they
+        finish (a :data:`urbansound.progress.Tick`; the caller sets its total).
     """
     for c in candidates:  # unknown names, inputs or parameters fail here, before any work is shipped
         check_params(c.model, make_model(c.model, n_mfcc=n_mfcc or 1, **dict(c.params)))
@@ -362,11 +374,18 @@ def cross_validate(
                                       source_future, groups_future, pure=False)
                         for s in f.splits])
             for f, leaky in plans for c in candidates]
+    if on_task is not None:
+        from distributed import as_completed
+
+        for _ in as_completed([f for _, _, futures in jobs for f in futures]):
+            on_task()
     report = CVReport(dataset=dataset, protocol=folds.protocol, note=folds.note, optimistic=folds.optimistic,
                       n_clips=n_clips, labels=y[:n_clips].tolist())
     entries: dict[Candidate, CVEntry] = {}
     for c, leaky, futures in jobs:
         results = client.gather(futures)
+        for r in results:
+            report.raw_warnings += r["warnings"]
         acc = [r["accuracy"] for r in results]
         if leaky:
             entries[c].leaky_mean = float(np.mean(acc))
@@ -383,4 +402,5 @@ def cross_validate(
         report.predictions[f"{entry.model}/{entry.feature_set}"] = pred.tolist()
         line = f"cv {c.name} on {c.feature_set}: {entry.mean:.3f} +- {entry.std:.3f} ({entry.seconds:.1f} s of fitting)"
         (on_result or log.info)(line)
+    report.library_warnings = checks.summarise(report.raw_warnings)
     return report

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from urbansound import checks
 from urbansound.atomic import atomic_path
 from urbansound.datasets import Dataset
 from urbansound.exceptions import SubmissionError
@@ -31,10 +32,12 @@ class SubmissionResult:
     path: Path
     rows: int
     fallback: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         extra = f"; {len(self.fallback)} clip(s) without features got the majority class" if self.fallback else ""
-        return f"submission with {self.rows} test ID(s) written to {self.path}{extra}"
+        said = checks.block(self.warnings)
+        return f"submission with {self.rows} test ID(s) written to {self.path}{extra}" + (f"\n{said}" if said else "")
 
 
 def predict(test_ids: list[str], features: pd.DataFrame, model: TrainedModel,
@@ -113,4 +116,5 @@ def submit(dataset: Dataset, features_dir: Path, model_path: Path, out: Path) ->
     table = featurize.read_features(features_dir)
     submission, fallback = predict(test_ids, table, model, featurize.read_settings(features_dir),
                                    sequences=lambda ids: featurize.read_sequences(features_dir, ids))
-    return SubmissionResult(write(submission, test_ids, out), len(submission), fallback)
+    said = checks.prediction_warnings(submission["Class"], table.loc[table["split"] == "train", "label"].dropna())
+    return SubmissionResult(write(submission, test_ids, out), len(submission), fallback, said)

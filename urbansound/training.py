@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from urbansound import atomic, featurize, provenance
+from urbansound import atomic, checks, featurize, provenance
 from urbansound.evaluation import (
     Candidate,
     CVReport,
+    Folds,
     cross_validate,
     fit_candidate,
     make_folds,
@@ -29,6 +30,7 @@ from urbansound.features import FEATURE_SETS
 from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_model
 from urbansound.models.registry import TUNING_GRIDS, check_params
 from urbansound.models.saved import SEQUENCE_INPUT, file_digest
+from urbansound.progress import Tick
 from urbansound.settings import MODEL_FILE, TrainSettings
 
 log = logging.getLogger(__name__)
@@ -193,12 +195,22 @@ def check_overrides(models: tuple[str, ...], params: dict[str, dict[str, Any]], 
 
 
 def _fit(c: Candidate, seed: int, n_mfcc: int, X: np.ndarray, y: np.ndarray, source: np.ndarray | None,
-         groups: np.ndarray) -> tuple[Any, dict[str, Any]]:
-    return fit_candidate(c, seed, n_mfcc, X, y, np.arange(len(groups)), source, groups)
+         groups: np.ndarray) -> tuple[Any, dict[str, Any], list[str]]:
+    with checks.caught() as seen:
+        est, tuned = fit_candidate(c, seed, n_mfcc, X, y, np.arange(len(groups)), source, groups)
+    return est, tuned, seen
+
+
+def data_warnings(table: pd.DataFrame, folds: Folds, settings: TrainSettings) -> list[str]:
+    """What the training clips and the folds they gave mean for the CV (see :mod:`urbansound.checks`)."""
+    why = ("the training clips come from only that many recordings" if folds.protocol == "grouped"
+           else "the largest class has only that many clips")
+    return (checks.class_warnings(table, len(folds.splits))
+            + checks.reduced_folds_warning(folds.protocol, settings.n_splits, len(folds.splits), why))
 
 
 def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_dir: Path,
-          models_dir: Path, client: Any) -> TrainResult:
+          models_dir: Path, client: Any, on_task: Tick | None = None) -> TrainResult:
     """Cross-validate ``settings.models`` on ``settings.feature_sets``, refit the best (by
     honest CV mean) on all training clips, save it to ``models_dir/model.skops`` and the CV
     report (``cv.json``, ``cv.md``) to ``reports_dir``. ``cv.json`` is written after the CV
@@ -207,6 +219,9 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
 
     With ``settings.show_leak``, every candidate is also scored on a random split of the
     same clips, to show how much a split that ignores recordings and folds flatters it.
+
+    ``on_task`` (a :data:`urbansound.progress.Tick`) is told the number of fits first, then
+    each fit as it ends: one per candidate and fold, and the refit of the best.
     """
     start = time.perf_counter()
     models = expand_models(settings.models)
@@ -214,7 +229,8 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     atomic.check_writable(reports_dir, models_dir)  # before the CV, not after it
     data = load_training_data(features_dir, settings.feature_sets, sequences=bool(set(models) & SEQUENCE_MODELS),
                               augmented=settings.augmented)
-    folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
+    with checks.caught() as splitting:  # e.g. scikit-learn's "least populated class": summarised below
+        folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
     leak = None
     if settings.show_leak:
         leak = make_folds(data.table, "kfold", n_splits=len(folds.splits) if folds.protocol == "official"
@@ -222,8 +238,13 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     source = data.source if data.n_augmented else None
     candidates = candidates_for(models, settings.feature_sets, settings.params, tune=settings.tune)
     groups = recording_groups(data.table)
+    if on_task is not None:
+        on_task(0, total=len(candidates) * (len(folds.splits) + (len(leak.splits) if leak else 0)) + 1)
     report = cross_validate(data.inputs, data.y, candidates, folds, client, dataset=dataset, seed=settings.seed,
-                            n_mfcc=data.n_mfcc, leak_folds=leak, source=source, groups=groups)
+                            n_mfcc=data.n_mfcc, leak_folds=leak, source=source, groups=groups, on_task=on_task)
+    report.warnings = data_warnings(data.table, folds, settings)
+    report.raw_warnings[:0] = splitting
+    report.library_warnings = checks.summarise(report.raw_warnings)
     # the CV record is kept at once (a failed refit does not lose it); its model_sha256 of
     # None says that no model file of this run exists yet
     manifest = json.loads((Path(features_dir) / featurize.MANIFEST_FILE).read_text())
@@ -241,8 +262,12 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     # scattered, not embedded in the task: a matrix of 8732 clips is a 14 MiB graph otherwise
     X, y = (client.scatter(a, hash=False) for a in (X_best, data.y[: len(X_best)]))
     chosen = next(c for c in candidates if (c.name, c.feature_set) == (best.model, best.feature_set))
-    estimator, tuned = client.submit(_fit, chosen, settings.seed, data.n_mfcc, X, y, source, groups,
-                                     pure=False).result()
+    estimator, tuned, seen = client.submit(_fit, chosen, settings.seed, data.n_mfcc, X, y, source, groups,
+                                           pure=False).result()
+    report.raw_warnings += seen
+    if on_task is not None:
+        on_task()
+    report.library_warnings = checks.summarise(report.raw_warnings)
     if tuned:
         log.info("refit %s with %s (chosen in inner folds of all training clips)", best.model, tuned)
     features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]

@@ -12,7 +12,11 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
+from urbansound import checks
 from urbansound.datasets import inspect_dataset
+from urbansound.settings import TrainSettings
+
+GROUPED_FOLDS: int = TrainSettings.model_fields["n_splits"].default  # train's folds without official ones
 
 
 @dataclass
@@ -84,6 +88,10 @@ def validate(root: Path, *, allow_missing: bool = False, check_audio: bool = Tru
         errors.append("no clip with an audio file: nothing to featurize")
     elif not (clips["split"] == "train").any():
         errors.append("no training clip with an audio file: nothing to train on")
+    if not clips.empty:
+        train = clips[clips["split"] == "train"]
+        n_folds = int(train["fold"].nunique()) if train["fold"].notna().any() else GROUPED_FOLDS
+        warnings += checks.class_warnings(train, n_folds) + checks.fold_warnings(listed, clips)
     if len(missing):
         msg = f"{len(missing)} listed clip(s) have no audio file"
         (warnings if allow_missing else errors).append(msg)

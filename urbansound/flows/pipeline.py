@@ -22,6 +22,7 @@ from urbansound.flows.stages import (
     submit_flow,
     train_flow,
 )
+from urbansound import checks
 from urbansound.cluster import DEFAULT_DASHBOARD, dask_client
 from urbansound.featurize import FeaturizeSummary
 from urbansound.settings import PipelineSettings
@@ -56,12 +57,14 @@ class PipelineSummary:
             f"CV accuracy: {best.mean:.3f} +- {best.std:.3f} ({best.model} on {best.feature_set} features; "
             f"{self.training.report.note})",
         ]
-        return "\n".join(lines)
+        said = checks.block(self.training.report.warnings + (self.submission.warnings if self.submission else []),
+                            self.training.report.library_warnings)
+        return "\n".join(lines + ([said] if said else []))
 
 
 @flow(name="urbansound-pipeline")
 def pipeline(settings: PipelineSettings, scheduler: str | None = None, workers: int | None = None,
-             dashboard_address: str = DEFAULT_DASHBOARD) -> PipelineSummary:
+             dashboard_address: str = DEFAULT_DASHBOARD, log_summary: bool = True) -> PipelineSummary:
     """Featurize, train and submit one dataset on a Dask cluster.
 
     Parameters
@@ -73,6 +76,9 @@ def pipeline(settings: PipelineSettings, scheduler: str | None = None, workers: 
         LocalCluster on 127.0.0.1 for this run.
     workers : int, optional
         LocalCluster worker processes (default: one per core).
+    log_summary : bool
+        Log the run's summary (and its warnings) when it ends: where a served run tells
+        what it did. ``urbansound run`` prints it instead, once.
     """
     logger = get_run_logger()
     seconds: dict[str, float] = {}
@@ -101,16 +107,18 @@ def pipeline(settings: PipelineSettings, scheduler: str | None = None, workers: 
              "submission": str(submission.path) if submission else "none (no test split)"}
     summary.report = report_flow(settings, facts)
     seconds["report"] = time.perf_counter() - start
-    for line in summary.describe().splitlines():
-        logger.info(line)
+    if log_summary:  # a served run's summary lives in its logs; `urbansound run` prints it instead
+        for line in summary.describe().splitlines():
+            logger.info(line)
     return summary
 
 
 def run_pipeline(settings: PipelineSettings, *, scheduler: str | None = None, workers: int | None = None,
-                 dashboard_address: str = DEFAULT_DASHBOARD) -> PipelineSummary:
+                 dashboard_address: str = DEFAULT_DASHBOARD, log_summary: bool = True) -> PipelineSummary:
     """Run :func:`pipeline` once, with a Prefect API the Dask workers can reach."""
     with prefect_api():
-        return pipeline(settings, scheduler=scheduler, workers=workers, dashboard_address=dashboard_address)
+        return pipeline(settings, scheduler=scheduler, workers=workers, dashboard_address=dashboard_address,
+                        log_summary=log_summary)
 
 
 def serve_pipeline(settings: PipelineSettings, *, cron: str | None = None, interval: float | None = None,

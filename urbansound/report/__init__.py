@@ -77,6 +77,7 @@ from urbansound.report.study_figures import (
     grid_study_figure,
     solver_figure,
 )
+from urbansound.progress import Tick
 from urbansound.settings import FeatureSettings, Workspace
 from urbansound.studies import STUDY_NAMES, study_file
 
@@ -195,7 +196,7 @@ def model_file_notes(cv: dict[str, Any], model_path: Path) -> list[str]:
 
 
 def build_report(workspace: Workspace, *, data_dir: Path | None = None,
-                 run_facts: Mapping[str, Any] | None = None) -> Path:
+                 run_facts: Mapping[str, Any] | None = None, on_figure: Tick | None = None) -> Path:
     """Write ``<reports>/report.html`` and ``<reports>/figures/*.png`` for one dataset.
 
     Parameters
@@ -208,6 +209,9 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
     run_facts : mapping, optional
         Anything else to show under "Run facts", key -> value (e.g. ``stage_seconds``,
         ``workers``, ``submission``, ``started``); mappings become nested tables.
+    on_figure : callable, optional
+        A :data:`urbansound.progress.Tick`: told the number of figures, then each as it is
+        drawn (or found missing).
 
     Returns
     -------
@@ -231,6 +235,8 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
     body = [f"<h1>Urban sound classification report: {_e(workspace.name)}</h1>",
             _run_facts_html(workspace, data_dir, table, settings, cv, run_facts)]
     notes = [] if isinstance(cv, Missing) else model_file_notes(cv, workspace.model)
+    tick = on_figure or (lambda *a, **k: None)
+    tick(0, total=len(FIGURES))
     for number, section in enumerate(_sections(table, settings, cv, studies, notes), start=1):
         path = figures_dir / f"{section.name}.png"
         png = None
@@ -241,6 +247,7 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
             path.unlink(missing_ok=True)  # a figure of an earlier run would contradict this page
             log.info("report: %s not drawn: %s", section.name, section.result.reason)
         body.append(_section_html(number, section, png))
+        tick()
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(workspace.name)}: urban sound report</title><style>{_CSS}</style></head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")

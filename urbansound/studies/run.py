@@ -22,6 +22,7 @@ from urbansound import atomic
 from urbansound.evaluation import make_folds, write_report
 from urbansound.models import make_model
 from urbansound.models.registry import check_params
+from urbansound.progress import Tick
 from urbansound.settings import TrainSettings
 from urbansound.training import load_training_data
 from urbansound.studies import ACTIVATION_HIDDEN, ACTIVATIONS, Point, points, study_file
@@ -216,7 +217,7 @@ _WHAT = {
 
 def run_study(name: str, features_dir: Path, settings: TrainSettings, *, feature_set: str, dataset: str,
               reports_dir: Path, client: Any, epochs: int | None = None, values: tuple[float, ...] | None = None,
-              overrides: dict[str, dict[str, Any]] | None = None) -> StudyResult:
+              overrides: dict[str, dict[str, Any]] | None = None, on_task: Tick | None = None) -> StudyResult:
     """Cross-validate every point of study ``name`` on Dask; write ``study_<name>.json``/``.md``.
 
     Parameters
@@ -228,6 +229,8 @@ def run_study(name: str, features_dir: Path, settings: TrainSettings, *, feature
         The input columns (``mfcc``, ``all``, ...).
     epochs, values, overrides
         See :func:`urbansound.studies.points`.
+    on_task : callable, optional
+        A :data:`urbansound.progress.Tick`: told the number of fits, then each as it ends.
     """
     pts = points(name, values=values, epochs=epochs, overrides=overrides)
     check_points(pts)
@@ -239,6 +242,12 @@ def run_study(name: str, features_dir: Path, settings: TrainSettings, *, feature
     X_f, y_f = (client.scatter(a, broadcast=True, hash=False) for a in (X, y))
     jobs = [(p, [client.submit(fit_watching, p, settings.seed, X_f, y_f, s, pure=False) for s in folds.splits])
             for p in pts]
+    if on_task is not None:
+        from distributed import as_completed
+
+        on_task(0, total=len(pts) * len(folds.splits))
+        for _ in as_completed([f for _, futures in jobs for f in futures]):
+            on_task()
     summaries = []
     for p, futures in jobs:
         s = summarise(p, client.gather(futures))

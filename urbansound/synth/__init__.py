@@ -18,13 +18,14 @@ signals and :func:`render`.
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from urbansound.cluster import usable_cores
+from urbansound.progress import Tick
 from urbansound.settings import CLASSES
 from urbansound.synth.files import (
     FOREGROUND_SHARE,
@@ -50,7 +51,8 @@ __all__ = [
 
 
 def write_dataset(out: Path, *, layout: str = "av", clips_per_class: int = 40, seed: int = 0,
-                  snr_db: float = DEFAULT_SNR_DB, formats: str = "real", jobs: int | None = None) -> pd.DataFrame:
+                  snr_db: float = DEFAULT_SNR_DB, formats: str = "real", jobs: int | None = None,
+                  on_clip: Tick | None = None) -> pd.DataFrame:
     """Write a synthetic dataset and its metadata.
 
     Parameters
@@ -68,7 +70,9 @@ def write_dataset(out: Path, *, layout: str = "av", clips_per_class: int = 40, s
     formats : {"real", "simple"}
         File formats (see :func:`plan`).
     jobs : int, optional
-        Processes writing clips (default: one per core).
+        Processes writing clips (default: one per usable core).
+    on_clip : callable, optional
+        A :data:`urbansound.progress.Tick`: told the number of clips, then each clip written.
 
     Returns
     -------
@@ -106,13 +110,17 @@ def write_dataset(out: Path, *, layout: str = "av", clips_per_class: int = 40, s
         meta[meta["train"]][["ID", "Class"]].to_csv(out / "train.csv", index=False)  # sorted by ID, as the real ones
         meta[~meta["train"]][["ID"]].to_csv(out / "test.csv", index=False)
     work = [(c, out / f, seed, snr_db) for c, f in zip(clips, files)]
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or usable_cores()
+    tick = on_clip or (lambda *a, **k: None)
+    tick(0, total=len(work))
     if jobs > 1 and len(work) > 50:
         with ProcessPoolExecutor(jobs) as pool:
-            list(pool.map(_write_clip, work, chunksize=16))
+            for _ in pool.map(_write_clip, work, chunksize=16):
+                tick()
     else:
         for item in work:
             _write_clip(item)
+            tick()
     log.debug("wrote %d clips (%s layout) to %s", len(clips), layout, out)
     return pd.DataFrame({"file": files, **{k: [getattr(c, k) for c in clips] for k in (
         "label", "recording", "slice", "fold", "seconds", "sr", "subtype", "channels", "salience")}})
