@@ -12,8 +12,10 @@ from sklearn.datasets import make_classification
 
 from urbansound.cli import main
 from urbansound.exceptions import StudyError
-from urbansound.studies import ACTIVATIONS, LAMBDAS, SOLVERS, STUDY_NAMES, points, study_file
-from urbansound.studies.run import fit_watching, markdown_table, study_table, summarise
+from urbansound.studies import ACTIVATIONS, LAMBDAS, SOLVERS, STUDY_NAMES, points
+from urbansound.workspace import study_file
+from urbansound.studies.run import fit_watching, study_table, summarise
+from urbansound.tables import markdown as markdown_table
 
 
 def test_each_study_s_grid():

@@ -15,14 +15,14 @@ from urbansound import __version__
 from urbansound.exceptions import UrbanSoundError
 from urbansound.models import MODEL_NAMES
 from urbansound.progress import from_cumulative, progress
-from urbansound.studies import STUDY_NAMES
 from urbansound.settings import (
     DEFAULT_AUGMENT,
     FeatureSettings,
     PipelineSettings,
     TrainSettings,
-    Workspace,
 )
+from urbansound.studies import STUDY_NAMES
+from urbansound.workspace import Workspace
 
 log = logging.getLogger("urbansound")
 
@@ -209,7 +209,7 @@ def _table_and_name(a: argparse.Namespace) -> tuple[Path, str]:
     feature folder, or a dataset folder whose table is found in the workspace by its name."""
     from urbansound.datasets import detect_layout
     from urbansound.exceptions import DatasetError
-    from urbansound.featurize import MANIFEST_FILE
+    from urbansound.workspace import MANIFEST_FILE
 
     path = Path(a.features_dir)
     if (path / MANIFEST_FILE).is_file() or any(path.glob("part-*.parquet")):
@@ -265,7 +265,8 @@ def cmd_study(a: argparse.Namespace) -> int:
 
 
 def cmd_runs(a: argparse.Namespace) -> int:
-    from urbansound.provenance import RUNS_DIR, list_runs
+    from urbansound.provenance import list_runs
+    from urbansound.workspace import RUNS_DIR
 
     ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
     rows = list_runs(ws.reports)

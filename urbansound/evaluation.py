@@ -29,7 +29,7 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
-from urbansound import atomic, checks
+from urbansound import atomic, checks, tables
 from urbansound.exceptions import ModelError
 from urbansound.models import make_model
 from urbansound.models.registry import check_params
@@ -269,26 +269,15 @@ class CVReport:
                 "library_warnings": self.library_warnings}
 
     def markdown(self) -> str:
-        leak = any(e.leaky_mean is not None for e in self.entries)
-        lines = [f"Cross-validation on {self.dataset} ({self.n_clips} training clips): {self.note}", "",
-                 "| model | features | mean | std | train | " + ("random split | leak gap | " if leak else "")
-                 + "per fold |",
-                 "|---|---|---|---|---|" + ("---|---|" if leak else "") + "---|"]
-        for e in sorted(self.entries, key=lambda e: -e.mean):
-            folds = " ".join(f"{a:.3f}" for a in e.fold_accuracy)
-            extra = ""
-            if leak:
-                extra = (f"{e.leaky_mean:.3f} | {e.leaky_mean - e.mean:+.3f} | " if e.leaky_mean is not None
-                         else "- | - | ")
-            lines.append(f"| {e.model} | {e.feature_set} | {e.mean:.3f} | {e.std:.3f} | {e.train_mean:.3f} | "
-                         f"{extra}{folds} |")
+        """``cv.md``: the same tables the HTML report shows (:mod:`urbansound.tables`), then
+        the warnings block."""
+        data = self.to_json()
         best = self.best
-        lines += ["", f"best: {best.model} on {best.feature_set} features, accuracy {best.mean:.3f} +- {best.std:.3f}"
-                  + (" (optimistic protocol)" if self.optimistic else "")]
-        details = self.best_details()
-        lines += ["", "per class (best):", "", "| class | precision | recall | F1 | clips |", "|---|---|---|---|---|"]
-        for c, m in details["per_class"].items():
-            lines.append(f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1-score']:.3f} | {m['support']} |")
+        lines = [f"Cross-validation on {self.dataset} ({self.n_clips} training clips): {self.note}", "",
+                 tables.markdown(tables.cv_table(data)), "",
+                 f"best: {best.model} on {best.feature_set} features, accuracy {best.mean:.3f} +- {best.std:.3f}"
+                 + (" (optimistic protocol)" if self.optimistic else ""),
+                 "", "per class (best):", "", tables.markdown(tables.per_class_table(data["best_details"]))]
         said = checks.block(self.warnings, self.library_warnings)
         return "\n".join(lines + (["", said] if said else []))
 

@@ -37,6 +37,10 @@ class StudyError(ModelError):
     """A study asked to vary or set what it cannot (an unknown study, a bad grid, a --set it varies)."""
 
 
+class FetchError(UrbanSoundError):
+    """A dataset cannot be downloaded, verified or unpacked; the message says what to do."""
+
+
 class SubmissionError(UrbanSoundError):
     """A submission would be invalid (missing or repeated IDs, unknown classes)."""
 

@@ -57,13 +57,10 @@ from urbansound.atomic import atomic_path
 from urbansound.audio import check_size, decode
 from urbansound.exceptions import DatasetError, DecodeError, WorkspaceError
 from urbansound.settings import FeatureSettings
+from urbansound.workspace import FAILURES_FILE, LOCK_FILE, MANIFEST_FILE, SEQUENCES_DIR
 
 log = logging.getLogger(__name__)
 
-FAILURES_FILE = "_failures.csv"
-SEQUENCES_DIR = "_sequences"
-MANIFEST_FILE = "_manifest.json"
-LOCK_FILE = ".lock"
 _SETTINGS_KEY = b"urbansound.settings"
 _FAILURES_KEY = b"urbansound.failures"
 _CLIP_COLUMNS = 7  # clip_id .. augmentation: the schema's leading fields, one record per row

@@ -20,7 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-RUNS_DIR = "runs"
+from urbansound.workspace import RUNS_DIR
+
 PACKAGES = ("urbansound", "numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "librosa", "soxr", "dask",
             "distributed", "prefect", "skops")
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from urbansound.workspace import MODEL_FILE, Workspace  # noqa: F401 (where they used to live)
+
 CLASSES: tuple[str, ...] = (
     "air_conditioner",
     "car_horn",
@@ -150,35 +152,3 @@ class PipelineSettings(_Frozen):
     @property
     def paths(self) -> "Workspace":
         return Workspace(Path(self.workspace), self.dataset_name)
-
-
-MODEL_FILE = "model.skops"
-"""The trained model's file name in a workspace's models folder (see :mod:`urbansound.models.saved`)."""
-
-
-class Workspace:
-    """Where each stage writes its outputs for one dataset (see data/README.md)."""
-
-    def __init__(self, root: Path, name: str) -> None:
-        self.root = Path(root)
-        self.name = name
-
-    @property
-    def features(self) -> Path:
-        return self.root / "features" / self.name
-
-    @property
-    def models(self) -> Path:
-        return self.root / "models" / self.name
-
-    @property
-    def model(self) -> Path:
-        return self.models / MODEL_FILE
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports" / self.name
-
-    @property
-    def submission(self) -> Path:
-        return self.root / "submissions" / f"{self.name}.csv"

@@ -31,11 +31,11 @@ from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_m
 from urbansound.models.registry import TUNING_GRIDS, check_params
 from urbansound.models.saved import SEQUENCE_INPUT, file_digest
 from urbansound.progress import Tick
-from urbansound.settings import MODEL_FILE, TrainSettings
+from urbansound.settings import TrainSettings
+from urbansound.workspace import CV_FILE, MODEL_FILE
 
 log = logging.getLogger(__name__)
 
-CV_FILE = "cv.json"
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from urbansound.exceptions import UrbanSoundError
+from urbansound.exceptions import FetchError  # noqa: F401 (re-exported to the fetch modules)
 
 log = logging.getLogger(__package__)
 
@@ -20,10 +20,6 @@ log = logging.getLogger(__package__)
 Progress = Callable[[int, int | None], None]
 
 _MARKER = Path("metadata") / "UrbanSound8K.csv"
-
-
-class FetchError(UrbanSoundError):
-    """A dataset cannot be downloaded, verified or unpacked; the message says what to do."""
 
 
 @dataclass(frozen=True)

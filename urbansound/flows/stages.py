@@ -27,7 +27,8 @@ from urbansound.featurize import FeaturizeSummary, featurize_dataset
 from urbansound.report import build_report
 from urbansound.settings import PipelineSettings
 from urbansound.submission import SubmissionResult, submit
-from urbansound.training import MODEL_FILE, TrainResult, reuse, train
+from urbansound.training import TrainResult, reuse, train
+from urbansound.workspace import MODEL_FILE
 
 FILE_RETRIES = {"retries": 2, "retry_delay_seconds": [5, 30]}  # backoff for tasks that touch files
 

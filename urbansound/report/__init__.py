@@ -78,8 +78,10 @@ from urbansound.report.study_figures import (
     solver_figure,
 )
 from urbansound.progress import Tick
-from urbansound.settings import FeatureSettings, Workspace
-from urbansound.studies import STUDY_NAMES, study_file
+from urbansound.settings import FeatureSettings
+from urbansound.workspace import Workspace
+from urbansound.studies import STUDY_NAMES
+from urbansound.workspace import study_file
 
 log = logging.getLogger(__name__)
 

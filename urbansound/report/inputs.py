@@ -12,9 +12,8 @@ from typing import Any, NamedTuple
 
 from matplotlib.figure import Figure
 
-REPORT_FILE = "report.html"
-FIGURES_DIR = "figures"
-CV_FILE = "cv.json"
+from urbansound.workspace import CV_FILE, FIGURES_DIR, REPORT_FILE  # noqa: F401 (the report's names)
+
 FIGURES: tuple[str, ...] = ("examples", "class_balance", "fold_balance", "cv_scores", "confusion",
                             "activation_functions", "study", "study_regularization", "study_learning_rate",
                             "study_solver")

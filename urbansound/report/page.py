@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from urbansound import featurize
+from urbansound import featurize, tables
 from urbansound.datasets import inspect_dataset
 from urbansound.exceptions import DatasetError
 from urbansound.report.inputs import DPI, FIGURES_DIR, FigureResult, Missing, protocol_text
-from urbansound.settings import FeatureSettings, Workspace
+from urbansound.settings import FeatureSettings
+from urbansound.workspace import Workspace
 
 MAX_FAILURES_LISTED = 50
 
@@ -52,27 +53,15 @@ def _grid(header: list[str], rows: list[list[object]], *, numeric_from: int = 1)
 
 
 def cv_table_html(cv: Mapping[str, Any]) -> str:
-    """The CV results as an HTML table, as ``cv.md``: best first, leak columns where scored."""
-    entries = sorted(cv.get("entries") or [], key=lambda e: -e["mean"])
-    leak = any(e.get("leaky_mean") is not None for e in entries)
-    header = ["model", "features", "mean", "std", "train", *(["random split", "leak gap"] if leak else []), "per fold"]
-    rows = []
-    for e in entries:
-        row: list[object] = [e["model"], e["feature_set"], f"{e['mean']:.3f}", f"{e['std']:.3f}",
-                             f"{e['train_mean']:.3f}"]
-        if leak:
-            lm = e.get("leaky_mean")
-            row += [f"{lm:.3f}", f"{lm - e['mean']:+.3f}"] if lm is not None else ["-", "-"]
-        rows.append(row + [" ".join(f"{a:.3f}" for a in e.get("fold_accuracy") or [])])
-    return _grid(header, rows, numeric_from=2)
+    """The CV results as an HTML table: the rows ``cv.md`` shows (:func:`urbansound.tables.cv_table`)."""
+    t = tables.cv_table(cv)
+    return _grid(t["header"], t["rows"], numeric_from=2)
 
 
 def per_class_table_html(cv: Mapping[str, Any]) -> str:
     """Precision, recall, F1 and clips per class of the best model."""
-    per_class = (cv.get("best_details") or {}).get("per_class") or {}
-    rows = [[c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1-score']:.3f}", int(m["support"])]
-            for c, m in per_class.items()]
-    return _grid(["class", "precision", "recall", "F1", "clips"], rows)
+    t = tables.per_class_table(cv.get("best_details") or {})
+    return _grid(t["header"], t["rows"])
 
 
 def study_table_html(study: Mapping[str, Any]) -> str:

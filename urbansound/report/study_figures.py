@@ -118,7 +118,9 @@ def grid_study_figure(study: Mapping[str, Any], *, axis: str) -> FigureResult:
         ax.plot(x, train, ls="--", marker=".", color=colours[k], alpha=0.7, label=f"{group} train")
         gone = [xi for xi, m in zip(x, mean) if not np.isfinite(m)]
         if gone:
-            ax.plot(gone, [0.02] * len(gone), "x", color=colours[k], ms=9, mew=2, label=f"{group} diverged")
+            # one height per line, so crosses of two lines at the same value do not hide each other
+            ax.plot(gone, [0.02 + 0.04 * k] * len(gone), "x", color=colours[k], ms=9, mew=2,
+                    label=f"{group} diverged")
     ax.set_xscale("log")
     ticks = [zero_at if x == 0 else x for x in xs]
     ax.set_xticks(ticks, ["0" if x == 0 else f"{x:g}" for x in xs])
@@ -162,8 +164,7 @@ def solver_figure(study: Mapping[str, Any]) -> FigureResult:
         ax.set_title(title, fontsize=11)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylim(0, 1)
-    axes[1].set_yscale("log")
-    axes[2].set_yscale("log")
+    axes[2].set_yscale("log")  # the training loss falls over orders of magnitude; the validation loss does not
     axes[0].legend(fontsize=8, loc="lower right")
     fig.suptitle(f"Solver study (fnn on {study.get('feature_set', '?')} features, η={_eta(pts)}; "
                  f"{study.get('note', '')})", fontsize=11)

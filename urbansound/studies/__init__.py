@@ -50,11 +50,6 @@ SOLVERS: tuple[tuple[str, dict[str, Any]], ...] = (
 """The solver study's variants, in order: label -> the ``fnn`` parameters it sets."""
 
 
-def study_file(name: str) -> str:
-    """The JSON a study writes under the dataset's reports folder (and ``.md`` beside it)."""
-    return f"study_{name.replace('-', '_')}.json"
-
-
 @dataclass(frozen=True)
 class Point:
     """One setting a study cross-validates: a model and the parameters this point sets."""

@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from urbansound import atomic
+from urbansound import atomic, tables
 from urbansound.evaluation import make_folds, write_report
 from urbansound.models import make_model
 from urbansound.models.registry import check_params
 from urbansound.progress import Tick
 from urbansound.settings import TrainSettings
 from urbansound.training import load_training_data
-from urbansound.studies import ACTIVATION_HIDDEN, ACTIVATIONS, Point, points, study_file
+from urbansound.studies import ACTIVATION_HIDDEN, ACTIVATIONS, Point, points
+from urbansound.workspace import study_file
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def _cell(s: dict[str, Any]) -> str:
 
 def study_table(name: str, summaries: list[dict[str, Any]]) -> dict[str, Any]:
     """The study's numbers as one table (header + rows of text), rendered as markdown by
-    :func:`markdown_table` and as HTML by the report."""
+    :func:`urbansound.tables.markdown` and as HTML by the report."""
     by = {(s["group"], _key(s["x"])): s for s in summaries}
     groups = list(dict.fromkeys(s["group"] for s in summaries))
     xs = list(dict.fromkeys(_key(s["x"]) for s in summaries))
@@ -154,14 +155,22 @@ def study_table(name: str, summaries: list[dict[str, Any]]) -> dict[str, Any]:
         vals = [v if v is not None else -1.0 for v in curve]
         best = int(np.argmax(vals)) + 1 if curve else None
         e = reach.get(s["label"])
-        upe = s.get("updates_per_epoch")
-        rows.append([s["group"], f"{s['params'].get('eta'):g}", str(upe or "-"), str(s["epochs"]), _cell(s),
+        upe = s.get("updates_per_epoch") or []
+        rows.append([s["group"], f"{s['params'].get('eta'):g}", _span(upe), str(s["epochs"]), _cell(s),
                      f"{best} ({curve[best - 1]:.3f})" if best else "-",
                      _pm(*(c[-1] if c else None for c in (s["validation_loss_curve"], s["validation_loss_curve_std"])))
                      if s["validation_loss_curve"] else "-",
                      f"{s['seconds_per_epoch']:.4f}" if s["seconds_per_epoch"] is not None else "-",
-                     str(e) if e else "not reached", str(e * upe) if e and upe else "-"])
+                     str(e) if e else "not reached", _span([e * u for u in upe]) if e and upe else "-"])
     return {"header": header, "rows": rows}
+
+
+def _span(values: list[int]) -> str:
+    """``7`` or ``7-14``: a count that differs between folds (their training sides differ)."""
+    if not values:
+        return "-"
+    lo, hi = min(values), max(values)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
 def _key(x: Any) -> Any:
@@ -184,11 +193,6 @@ def solver_targets(summaries: list[dict[str, Any]]) -> tuple[float | None, dict[
     return target, reach
 
 
-def markdown_table(table: dict[str, Any]) -> str:
-    lines = ["| " + " | ".join(table["header"]) + " |", "|" + "---|" * len(table["header"])]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table["rows"]])
-
-
 @dataclass
 class StudyResult:
     name: str
@@ -203,7 +207,7 @@ class StudyResult:
         if self.name == "solver" and d.get("target") is not None:
             extra = (f"\n\nepochs to {d['target']:.3f}: the first epoch whose mean validation accuracy reaches "
                      "95 % of the best last-epoch accuracy of any solver")
-        return head + "\n\n" + markdown_table(d["table"]) + extra
+        return head + "\n\n" + tables.markdown(d["table"]) + extra
 
 
 _WHAT = {
@@ -251,10 +255,10 @@ def run_study(name: str, features_dir: Path, settings: TrainSettings, *, feature
     summaries = []
     for p, futures in jobs:
         s = summarise(p, client.gather(futures))
-        train_sizes = [len(tr) for tr, _ in folds.splits]
         batch = dict(p.params).get("batch_size", 64)
-        s["updates_per_epoch"] = int(np.median([1 if dict(p.params).get("solver", "sgd") == "gd"
-                                                else math.ceil(n / min(batch, n)) for n in train_sizes]))
+        full = dict(p.params).get("solver", "sgd") == "gd"
+        s["updates_per_epoch"] = [1 if full else math.ceil(len(tr) / min(batch, len(tr)))
+                                  for tr, _ in folds.splits]  # per fold: training sides differ in size
         summaries.append(s)
         log.info("study %s: %s: %s (%.1f s of fitting)", name, p.label, _cell(s), s["seconds"])
     table = study_table(name, summaries)
