@@ -12,6 +12,10 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
+# Prefect's test server gets this long to start (its default, 30 s, was missed on this
+# two-core machine while other jobs ran: "Timed out while attempting to connect").
+HARNESS_STARTUP_S = 120
+
 # Real clips to check against (never committed): $URBANSOUND_REALDATA, else ../shared/realdata.
 REALDATA = Path(os.environ.get("URBANSOUND_REALDATA") or Path(__file__).resolve().parents[2] / "shared" / "realdata")
 

@@ -11,10 +11,12 @@ from urbansound.flows.stages import task_runner, validate_dataset
 from urbansound.exceptions import DatasetError
 from urbansound.settings import PipelineSettings
 
+from conftest import HARNESS_STARTUP_S
+
 
 @pytest.fixture(scope="module")
 def harness():
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=HARNESS_STARTUP_S):
         yield
 
 

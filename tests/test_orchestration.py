@@ -10,6 +10,7 @@ import time
 
 import pandas as pd
 
+from conftest import HARNESS_STARTUP_S
 from processes import BIN, free_port, wait_http
 
 
@@ -37,7 +38,7 @@ def test_pipeline_on_a_multi_process_cluster_with_dashboard(procs, av_dataset, t
 
     port, dash = free_port(), free_port()
     address = f"tcp://127.0.0.1:{port}"
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=HARNESS_STARTUP_S):
         api = PREFECT_API_URL.value()
         scheduler = procs.start("scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                               "--dashboard-address", f"127.0.0.1:{dash}"])
