@@ -11,6 +11,8 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+# joblib's loky counts physical cores with a subprocess unless told: not in the unit tier
+os.environ.setdefault("LOKY_MAX_CPU_COUNT", str(os.cpu_count() or 1))
 
 # Prefect's test server gets this long to start (its default, 30 s, was missed on this
 # two-core machine while other jobs ran: "Timed out while attempting to connect").

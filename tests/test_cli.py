@@ -73,6 +73,16 @@ def test_the_command_line_starts_without_the_heavy_libraries():
             "print(sorted(m for m in ('sklearn', 'dask', 'distributed', 'prefect', 'librosa', 'numpy', 'pandas') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+    # an unknown --set name is refused, with the valid names, before any of them is imported
+    heavy = ("sklearn", "dask", "distributed", "prefect", "librosa", "numpy", "pandas")
+    for argv in (["study", "solver", "nowhere", "--set", "fnn.nonsense=1"],
+                 ["train", "nowhere", "--set", "fnn.nonsense=1"]):
+        code = ("import sys, urbansound.cli; "
+                f"code = urbansound.cli.main({argv!r}); "
+                f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == "1 []", (argv, done.stdout, done.stderr)
+        assert "has no parameter 'nonsense'; valid names: activation, alpha_leaky" in done.stderr
 
 
 def test_model_names_are_the_registry_s():

@@ -169,6 +169,7 @@ def test_training_rows_without_augmentation_are_the_split():
     np.testing.assert_array_equal(training_rows(train, source, 4), [0, 2, 3])  # a sequence input: no copies
 
 
+@pytest.mark.slow  # several seconds of fitting
 def test_inner_search_reads_only_the_training_side(monkeypatch, rng):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

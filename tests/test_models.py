@@ -29,6 +29,7 @@ def test_every_table_model_learns(name, data):
     assert model.score(X[200:], y[200:]) > 0.6, name
 
 
+@pytest.mark.slow  # several seconds of fitting
 def test_rnn_reads_frame_sequences():
     """Class = whether a burst sits early or late: order matters, frame means do not."""
     rng = np.random.default_rng(0)
@@ -62,6 +63,7 @@ def test_unknown_model_and_bad_parameter_are_clear():
     assert make_model("fnn", hidden="10+10", activation="tanh").get_params()["hidden"] == "10+10"
 
 
+@pytest.mark.slow  # several seconds of fitting
 def test_saved_model_refuses_other_features(tmp_path, data):
     X, y = data
     settings = FeatureSettings()
@@ -92,3 +94,13 @@ def test_deviation_channels_hold_distance_from_the_clip_mean():
     np.testing.assert_array_equal(out[0, 2:], [[1, 1, 1, 1], [2, 2, 2, 2]])
     pooled = rnn_inputs(M.reshape(1, -1), n_features=2, factor=2).reshape(1, 4, 2)
     np.testing.assert_array_equal(pooled[0], [[2, 2], [0, 4], [1, 1], [2, 2]])
+
+
+def test_param_names_are_the_registry_s():
+    # the command line checks --set names against this table without importing scikit-learn
+    from urbansound.models._param_names import PARAM_NAMES
+    from urbansound.models.registry import param_names_source, valid_params
+
+    assert PARAM_NAMES == {m: tuple(valid_params(m)) for m in MODEL_NAMES}, \
+        "urbansound/models/_param_names.py is stale: run `python -m urbansound.models.registry`"
+    assert param_names_source().startswith('"""Every parameter name')

@@ -15,6 +15,7 @@ def _digest(root):
     return h.hexdigest()
 
 
+@pytest.mark.slow  # three datasets of real-format clips
 @pytest.mark.parametrize("layout", ["av", "urbansound8k"])
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, layout):
     a = write_dataset(tmp_path / "a", layout=layout, clips_per_class=2, seed=3)

@@ -129,7 +129,7 @@ def _add_set(g: argparse._ActionsContainer) -> None:
 
 
 def _overrides(a: argparse.Namespace) -> dict[str, dict[str, object]]:
-    from urbansound.models.registry import parse_override
+    from urbansound.models import parse_override
 
     params: dict[str, dict[str, object]] = {}
     for text in a.overrides:
@@ -228,12 +228,12 @@ def _table_and_name(a: argparse.Namespace) -> tuple[Path, str]:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    settings = _train_settings(a)  # an unknown --set name fails here, before the heavy imports
     from urbansound.cluster import dask_client
     from urbansound.training import check_overrides, expand_models, train
 
     features, name = _table_and_name(a)
     ws = Workspace(a.workspace, name)
-    settings = _train_settings(a)
     check_overrides(expand_models(settings.models), settings.params)  # before any cluster starts
     with (dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client,
           progress("train", 0, "fits") as tick):
@@ -245,12 +245,14 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_study(a: argparse.Namespace) -> int:
-    from urbansound.cluster import dask_client
     from urbansound.studies import points
+
+    overrides = _overrides(a)  # an unknown --set name fails here, before the heavy imports
+    pts = points(a.which, values=a.values, epochs=a.epochs, overrides=overrides)
+    from urbansound.cluster import dask_client
     from urbansound.studies.run import check_points, run_study
 
-    overrides = _overrides(a)
-    check_points(points(a.which, values=a.values, epochs=a.epochs, overrides=overrides))  # before anything is read
+    check_points(pts)  # every value, before anything is read
     features, name = _table_and_name(a)
     ws = Workspace(a.workspace, name)
     settings = TrainSettings(cv=a.cv, n_splits=a.n_splits, seed=a.seed)

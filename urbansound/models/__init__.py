@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from urbansound.exceptions import ModelError
+
 MODEL_NAMES: tuple[str, ...] = (
     "logreg", "mlp", "tree", "forest", "hgb", "svm", "knn", "gd-logreg", "fnn", "vote", "rnn",
 )
@@ -16,7 +18,41 @@ MODEL_NAMES: tuple[str, ...] = (
 SEQUENCE_MODELS = frozenset({"rnn"})
 """Models that take MFCC frame sequences (flattened frame-major) instead of a feature table."""
 
-__all__ = ["MODEL_NAMES", "SEQUENCE_MODELS", "TrainedModel", "make_model"]
+__all__ = ["MODEL_NAMES", "SEQUENCE_MODELS", "TrainedModel", "make_model", "parse_override"]
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """``MODEL.PARAM=VALUE`` -> (model, param, value); the value is read as a bool
+    (true/false), None (none), an int, a float, or else kept as text (``10,10`` is a
+    hidden-layer spec)."""
+    target, sep, raw = text.partition("=")
+    model, dot, param = target.strip().partition(".")
+    if not sep or not dot or not model or not param:
+        raise ModelError(f"--set {text!r}: expected MODEL.PARAM=VALUE, e.g. fnn.lam=1e-3")
+    if model not in MODEL_NAMES:
+        raise ModelError(f"--set {text!r}: unknown model {model!r}; choose from {', '.join(MODEL_NAMES)}")
+    from urbansound.models._param_names import PARAM_NAMES
+
+    if param not in PARAM_NAMES[model]:  # known without building the model (no scikit-learn import)
+        raise ModelError(f"--set {text!r}: model {model!r} has no parameter {param!r}; valid names: "
+                         f"{', '.join(PARAM_NAMES[model])}")
+    raw = raw.strip()
+    value: Any = raw
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    elif raw.lower() == "none":
+        value = None
+    else:
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+    if isinstance(value, str) and "," in value and model in ("fnn",) and param == "hidden":
+        value = value.replace(",", "+")  # fnn.hidden=10,10 as the seed's report writes it
+    return model, param, value
+
 
 
 def __getattr__(name: str) -> Any:

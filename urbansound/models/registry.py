@@ -31,7 +31,7 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from urbansound.exceptions import ModelError
-from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS
+from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, parse_override  # noqa: F401 (its old home)
 from urbansound.models.nn import (
     FeedForwardNetwork,
     GDLogisticRegression,
@@ -166,34 +166,6 @@ def check_params(name: str, model: BaseEstimator) -> None:
         raise ModelError(f"model {name!r}: {e}") from None
 
 
-def parse_override(text: str) -> tuple[str, str, Any]:
-    """``MODEL.PARAM=VALUE`` -> (model, param, value); the value is read as a bool
-    (true/false), None (none), an int, a float, or else kept as text (``10,10`` is a
-    hidden-layer spec)."""
-    target, sep, raw = text.partition("=")
-    model, dot, param = target.strip().partition(".")
-    if not sep or not dot or not model or not param:
-        raise ModelError(f"--set {text!r}: expected MODEL.PARAM=VALUE, e.g. fnn.lam=1e-3")
-    if model not in MODEL_NAMES:
-        raise ModelError(f"--set {text!r}: unknown model {model!r}; choose from {', '.join(MODEL_NAMES)}")
-    raw = raw.strip()
-    value: Any = raw
-    if raw.lower() in ("true", "false"):
-        value = raw.lower() == "true"
-    elif raw.lower() == "none":
-        value = None
-    else:
-        for cast in (int, float):
-            try:
-                value = cast(raw)
-                break
-            except ValueError:
-                continue
-    if isinstance(value, str) and "," in value and model in ("fnn",) and param == "hidden":
-        value = value.replace(",", "+")  # fnn.hidden=10,10 as the seed's report writes it
-    return model, param, value
-
-
 def valid_params(name: str, *, n_mfcc: int | None = None) -> list[str]:
     """The parameter names ``--set NAME.PARAM=...`` accepts for a model."""
     return sorted(make_model(name, n_mfcc=n_mfcc or 1).get_params(deep=True))
@@ -225,3 +197,29 @@ def make_model(name: str, *, seed: int = 0, n_mfcc: int | None = None, **params:
     return model
 
 
+
+
+def param_names_source() -> str:
+    """The text of :mod:`urbansound.models._param_names`, from the registry as it is."""
+    lines = ['"""Every parameter name ``--set MODEL.PARAM=...`` accepts, per model: generated from the registry',
+             "(``get_params(deep=True)``) so the command line can refuse an unknown name without importing",
+             "scikit-learn. tests/test_models.py::test_param_names_are_the_registry_s keeps it in step;",
+             'regenerate with ``python -m urbansound.models.registry``."""', "",
+             "PARAM_NAMES: dict[str, tuple[str, ...]] = {"]
+    for name in MODEL_NAMES:
+        lines.append(f'    "{name}": (')
+        row = "        "
+        for p in valid_params(name):
+            piece = f'"{p}", '
+            if len(row) + len(piece) > 116:
+                lines.append(row.rstrip())
+                row = "        "
+            row += piece
+        lines += [row.rstrip(), "    ),"]
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+if __name__ == "__main__":  # python -m urbansound.models.registry: regenerate _param_names.py
+    from pathlib import Path
+
+    (Path(__file__).parent / "_param_names.py").write_text(param_names_source())
