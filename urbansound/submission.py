@@ -106,15 +106,15 @@ def write(submission: pd.DataFrame, test_ids: list[str], path: Path) -> Path:
 
 def submit(dataset: Dataset, features_dir: Path, model_path: Path, out: Path) -> SubmissionResult:
     """Predict every test clip of ``dataset`` (present, failed or missing) and write the CSV."""
-    from urbansound import featurize
+    from urbansound import table as table_format
 
     test_ids = [str(i) for i in pd.concat([dataset.clips, dataset.missing]).query("split == 'test'")["clip_id"]]
     if not test_ids:
         raise SubmissionError(f"{dataset.root}: the dataset has no test clips (layout {dataset.layout}); "
                               "a submission needs the AV layout's test.csv")
     model = TrainedModel.load(model_path)
-    table = featurize.read_features(features_dir)
-    submission, fallback = predict(test_ids, table, model, featurize.read_settings(features_dir),
-                                   sequences=lambda ids: featurize.read_sequences(features_dir, ids))
+    table = table_format.read_features(features_dir)
+    submission, fallback = predict(test_ids, table, model, table_format.read_settings(features_dir),
+                                   sequences=lambda ids: table_format.read_sequences(features_dir, ids))
     said = checks.prediction_warnings(submission["Class"], table.loc[table["split"] == "train", "label"].dropna())
     return SubmissionResult(write(submission, test_ids, out), len(submission), fallback, said)

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from urbansound import atomic, checks, featurize, provenance
+from urbansound import atomic, checks, provenance
+from urbansound import table as table_format
 from urbansound.evaluation import (
     Candidate,
     CVReport,
@@ -32,7 +33,7 @@ from urbansound.models.registry import TUNING_GRIDS, check_params
 from urbansound.models.saved import SEQUENCE_INPUT, file_digest
 from urbansound.progress import Tick
 from urbansound.settings import TrainSettings
-from urbansound.workspace import CV_FILE, MODEL_FILE
+from urbansound.workspace import CV_FILE, MANIFEST_FILE, MODEL_FILE
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def inputs_key(features_dir: Path, settings: TrainSettings) -> str:
     """What a train run's result depends on: the training settings, the feature table (its
     manifest names every part, and part names hash the clips' bytes and the feature
     settings) and the code."""
-    manifest = Path(features_dir) / featurize.MANIFEST_FILE
+    manifest = Path(features_dir) / MANIFEST_FILE
     h = hashlib.sha256(settings.model_dump_json().encode())
     h.update(manifest.read_bytes() if manifest.is_file() else b"<absent>")
     h.update(provenance.code_digest().encode())
@@ -110,7 +111,7 @@ def feature_columns(table: pd.DataFrame, feature_set: str) -> list[str]:
     if unknown:
         raise ModelError(f"unknown feature set(s) {', '.join(unknown)}; use {', '.join(FEATURE_SETS)}, "
                          "a '+'-joined combination, or all")
-    cols = list(featurize.iter_feature_columns(table, parts))
+    cols = list(table_format.iter_feature_columns(table, parts))
     if not cols:
         raise ModelError(f"the feature table has no {feature_set} columns; re-run featurize")
     return cols
@@ -141,8 +142,8 @@ class TrainingData:
 def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, sequences: bool,
                        augmented: bool = True) -> TrainingData:
     """The training rows of a feature table; with ``augmented``, its augmented rows too."""
-    everything = featurize.read_features(features_dir, augmented=augmented)
-    settings = featurize.read_settings(features_dir)
+    everything = table_format.read_features(features_dir, augmented=augmented)
+    settings = table_format.read_settings(features_dir)
     is_aug = everything["augmentation"].notna()
     table = everything[~is_aug]
     train = table[table["split"] == "train"].reset_index(drop=True)
@@ -159,7 +160,7 @@ def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, seq
     columns = {fs: feature_columns(train, fs) for fs in feature_sets}
     inputs = {fs: rows[cols].to_numpy(dtype=np.float32) for fs, cols in columns.items()}
     if sequences:
-        inputs[SEQUENCE_INPUT] = featurize.read_sequences(features_dir, train["clip_id"].tolist())
+        inputs[SEQUENCE_INPUT] = table_format.read_sequences(features_dir, train["clip_id"].tolist())
     return TrainingData(train, inputs, columns, rows["label"].to_numpy().astype(str), settings.n_mfcc, source)
 
 
@@ -247,7 +248,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     report.library_warnings = checks.summarise(report.raw_warnings)
     # the CV record is kept at once (a failed refit does not lose it); its model_sha256 of
     # None says that no model file of this run exists yet
-    manifest = json.loads((Path(features_dir) / featurize.MANIFEST_FILE).read_text())
+    manifest = json.loads((Path(features_dir) / MANIFEST_FILE).read_text())
     report.run = {"id": uuid.uuid4().hex[:12], "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "inputs": inputs_key(features_dir, settings), "table": provenance.table_fingerprint(manifest),
                   "code": provenance.code_digest(), "git_commit": provenance.git_commit(),
@@ -272,7 +273,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
         log.info("refit %s with %s (chosen in inner folds of all training clips)", best.model, tuned)
     features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]
     model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator, features=features,
-                         feature_settings=featurize.read_settings(features_dir), classes=sorted(set(data.y)),
+                         feature_settings=table_format.read_settings(features_dir), classes=sorted(set(data.y)),
                          cv_mean=best.mean, majority=str(pd.Series(data.y).value_counts().idxmax()),
                          run_id=report.run["id"])
     model_path = Path(models_dir) / MODEL_FILE

@@ -15,7 +15,7 @@
     always matches the page.
 
 Inputs, all optional: the feature table, its manifest and failures
-(:mod:`urbansound.featurize`), ``cv.json`` (:mod:`urbansound.evaluation`) and
+(:mod:`urbansound.table`), ``cv.json`` (:mod:`urbansound.evaluation`) and
 the studies' ``study_*.json`` (:mod:`urbansound.studies`), and the
 dataset folder (its layout and how many listed clips have audio).
 
@@ -34,7 +34,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from urbansound import atomic, featurize
+from urbansound import atomic
+from urbansound import table as table_format
 from urbansound.report.examples import (
     EXAMPLE_TRIES,
     SPECTRUM_FLOOR_DB,
@@ -224,11 +225,11 @@ def build_report(workspace: Workspace, *, data_dir: Path | None = None,
     figures_dir = reports / FIGURES_DIR
     figures_dir.mkdir(parents=True, exist_ok=True)
     try:
-        table: pd.DataFrame | Missing = featurize.read_features(workspace.features)
+        table: pd.DataFrame | Missing = table_format.read_features(workspace.features)
     except FileNotFoundError as e:
         table = Missing(f"no feature table yet ({e})")
     try:
-        settings: FeatureSettings | Missing = featurize.read_settings(workspace.features)
+        settings: FeatureSettings | Missing = table_format.read_settings(workspace.features)
     except (FileNotFoundError, ValueError) as e:
         settings = Missing(f"feature settings unknown ({e})")
     cv = _read_json(reports / CV_FILE)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from urbansound import featurize, tables
+from urbansound import table as table_format
+from urbansound import tables
 from urbansound.datasets import inspect_dataset
 from urbansound.exceptions import DatasetError
 from urbansound.report.inputs import DPI, FIGURES_DIR, FigureResult, Missing, protocol_text
@@ -142,7 +143,7 @@ def _run_facts_html(workspace: Workspace, data_dir: Path | None, table: pd.DataF
         guess = "urbansound8k" if table["fold"].notna().any() else "av"
         facts.append(("layout", f"{guess} (inferred from the feature table; no data folder given)"))
 
-    failures = featurize.read_failures(workspace.features)
+    failures = table_format.read_failures(workspace.features)
     if isinstance(table, Missing):
         facts.append(("clips decoded", table.reason))
     else:
