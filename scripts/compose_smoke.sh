@@ -73,8 +73,7 @@ start_engine() {
     say "Docker engine: none answers; starting dockerd --bridge=none --iptables=false --ip-masq=false (log: $STATE/dockerd.log)"
     dockerd --bridge=none --iptables=false --ip-masq=false >"$STATE/dockerd.log" 2>&1 &
     echo $! >"$ENGINE_PID_FILE"
-    local i
-    for i in $(seq 60); do
+    for _ in $(seq 60); do
         docker info >/dev/null 2>&1 && return 0
         kill -0 "$(cat "$ENGINE_PID_FILE")" 2>/dev/null || break
         sleep 1
@@ -84,13 +83,13 @@ start_engine() {
 
 stop_engine() {
     [ -f "$ENGINE_PID_FILE" ] || return 0
-    local pid i
+    local pid
     pid=$(cat "$ENGINE_PID_FILE")
     rm -f "$ENGINE_PID_FILE"
     kill -0 "$pid" 2>/dev/null || return 0
     say "stopping the Docker engine this script started (pid $pid)"
     kill -TERM "$pid"
-    for i in $(seq 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
     die "dockerd (pid $pid) still runs 60 s after SIGTERM"
 }
 
@@ -203,10 +202,10 @@ with Client('tcp://127.0.0.1:$DASK_SCHEDULER_PORT', timeout=30) as c:
 }
 
 scale_workers() {
-    local n=$1 i
+    local n=$1
     compose up -d --no-recreate --scale dask-worker="$n" >/dev/null 2>&1
     wait_healthy $((n + 3))
-    for i in $(seq 30); do [ "$(scheduler_workers)" = "$n" ] && break; sleep 2; done
+    for _ in $(seq 30); do [ "$(scheduler_workers)" = "$n" ] && break; sleep 2; done
     [ "$(scheduler_workers)" = "$n" ] || die "the scheduler does not count $n workers"
     say "workers: $n (healthy; the scheduler counts $n)"
 }
