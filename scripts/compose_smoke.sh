@@ -112,7 +112,8 @@ build_local_base() {
     # Debian bookworm (python3 3.11, venv, pip) with the host's CA bundle, so that pip in the
     # build trusts what the host trusts (a TLS-inspecting proxy's CA too).
     install_missing debootstrap
-    local rootfs
+    local rootfs t0
+    t0=$(now)
     rootfs=$(mktemp -d /var/tmp/urbansound-rootfs.XXXXXX)
     say "$OFFICIAL_BASE cannot be pulled; building $LOCAL_BASE with debootstrap in $rootfs (about a minute)"
     debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
@@ -123,6 +124,7 @@ build_local_base() {
         --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' - "$LOCAL_BASE" >/dev/null
     rm -rf "$rootfs"
     docker run --rm --network host "$LOCAL_BASE" python3 --version
+    echo $(( $(now) - t0 )) >"$STATE/base-image.seconds"
 }
 
 # ------------------------------------------------------------------ the stack
@@ -256,7 +258,9 @@ build_and_start() {
     install_missing docker compose
     start_engine
     local base t0
-    base=$(base_image)
+    rm -f "$STATE/base-image.seconds"
+    base=$(base_image)   # in a subshell: its time comes back through a file
+    BASE_S=$(cat "$STATE/base-image.seconds" 2>/dev/null || echo "0 (reused)")
     COMPOSE_VERSION=$(compose version --short 2>/dev/null || echo "compose ?")
     export BASE_IMAGE=$base
     say "building urbansound:local on $BASE_IMAGE for APP_UID:APP_GID $APP_UID:$APP_GID"
@@ -294,6 +298,7 @@ fi
 export URBANSOUND_DATA=$ROOT/.cache/compose-smoke/data
 DATASET=$URBANSOUND_DATA/raw/synthetic-av     # where the served deployment reads (docker-compose.yml)
 HOST_WS=$URBANSOUND_DATA/host-run             # the host CLI run's workspace
+SMOKE_T0=$(now)
 rm -rf "$ROOT/.cache/compose-smoke"
 share_data
 trap 'status=$?; teardown || status=1; stop_engine || status=1; exit $status' EXIT
@@ -336,8 +341,10 @@ stop_engine
 cat <<EOF
 
 compose smoke test passed ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, base image $BASE_IMAGE, Compose $COMPOSE_VERSION)
+  base image (debootstrap + import):             ${BASE_S} s
   build (compose build):                         ${BUILD_S} s
   start (up -d until 5 services healthy):        ${START_S} s
   run from the host's CLI (--scheduler):         ${HOST_RUN_S} s
   run through the deployment (flow run done):    ${DEPLOYMENT_RUN_S} s
+  the whole smoke test (after make install):     $(( $(now) - SMOKE_T0 )) s
 EOF
