@@ -34,9 +34,10 @@ cd "$ROOT"
 MODE=${1:-smoke}
 case "$MODE" in smoke|up|down) ;; *) echo "usage: $0 [smoke|up|down]" >&2; exit 2 ;; esac
 
-STATE=$ROOT/.cache/compose           # the engine's pid and log when this script started it
+STATE=$ROOT/.cache/compose           # logs; the engine's pid when this script started it
 mkdir -p "$STATE"
-ENGINE_PID_FILE=$STATE/dockerd.pid
+# `up` and `down` share one engine pid file; the smoke test stops only an engine it started itself.
+if [ "$MODE" = smoke ]; then ENGINE_PID_FILE=$STATE/dockerd-smoke.pid; else ENGINE_PID_FILE=$STATE/dockerd.pid; fi
 LOCAL_BASE=urbansound-base:bookworm
 OFFICIAL_BASE=python:3.11-slim
 CLI=$ROOT/.venv/bin/urbansound
@@ -152,7 +153,12 @@ EOF
 }
 
 settings() {
-    export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-urbansound}
+    # The smoke test's project is its own: its `down --volumes` cannot touch a stack `up` started.
+    if [ "$MODE" = smoke ]; then
+        export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-urbansound-smoke}
+    else
+        export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-urbansound}
+    fi
     export COMPOSE_DOCKER_CLI_BUILD=0   # Compose 1.29: build through the API (no buildx here)
     local uid gid
     uid=$(id -u) gid=$(id -g)
@@ -260,7 +266,7 @@ build_and_start() {
     local base t0
     rm -f "$STATE/base-image.seconds"
     base=$(base_image)   # in a subshell: its time comes back through a file
-    BASE_S=$(cat "$STATE/base-image.seconds" 2>/dev/null || echo "0 (reused)")
+    BASE_S=$(cat "$STATE/base-image.seconds" 2>/dev/null || echo "reused, 0")
     COMPOSE_VERSION=$(compose version --short 2>/dev/null || echo "compose ?")
     export BASE_IMAGE=$base
     say "building urbansound:local on $BASE_IMAGE for APP_UID:APP_GID $APP_UID:$APP_GID"
