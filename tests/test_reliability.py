@@ -735,27 +735,29 @@ def test_the_local_cluster_listens_on_loopback_only(client):
 
 
 def test_compose_publishes_ports_on_loopback_only():
+    # the portable setup: docker-compose.yml and the override Compose reads beside it, which
+    # holds the published ports (docker-compose.host.yml publishes none: tests/test_compose.py)
     yaml = pytest.importorskip("yaml")
-    compose = ROOT / "docker-compose.yml"
-    if not compose.is_file():
-        pytest.skip("no docker-compose.yml at the repository root")
-    services = (yaml.safe_load(compose.read_text()) or {}).get("services") or {}
-    exposed = []
-    for name, svc in services.items():
-        if svc.get("network_mode") == "host":
-            exposed.append(f"{name}: network_mode host")
-        for port in svc.get("ports") or []:
-            if isinstance(port, dict):
-                host_ip = port.get("host_ip")
-            else:
-                spec = str(port).split("/")[0]
-                if spec.startswith("["):
-                    host_ip = spec[1:].split("]", 1)[0]
+    exposed, published = [], 0
+    for file in ("docker-compose.yml", "docker-compose.override.yml"):
+        services = (yaml.safe_load((ROOT / file).read_text()) or {}).get("services") or {}
+        for name, svc in services.items():
+            if svc.get("network_mode") == "host":
+                exposed.append(f"{file}: {name}: network_mode host")
+            for port in svc.get("ports") or []:
+                published += 1
+                if isinstance(port, dict):
+                    host_ip = port.get("host_ip")
                 else:
-                    parts = spec.split(":")
-                    host_ip = parts[0] if len(parts) == 3 else None
-            if host_ip not in LOOPBACK:
-                exposed.append(f"{name}: {port!r}")
+                    spec = str(port).split("/")[0]
+                    if spec.startswith("["):
+                        host_ip = spec[1:].split("]", 1)[0]
+                    else:
+                        parts = spec.split(":")
+                        host_ip = parts[0] if len(parts) == 3 else None
+                if host_ip not in LOOPBACK:
+                    exposed.append(f"{file}: {name}: {port!r}")
+    assert published >= 3, "the UI, the scheduler and the dashboard are published"
     assert not exposed, f"published beyond loopback: {exposed}"
 
 
