@@ -447,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("study", help="the seed project's experiments: activations, regularization, learning-rate, solver")
     p.add_argument("which", choices=STUDY_NAMES,
                    help="activations: fnn with hidden 10, 10+10, 10+10+10 x linear, sigmoid, tanh, relu, leaky_relu, "
-                        "elu; regularization: L2 weight λ of gd-logreg and fnn over 0, 1e-6 ... 1e-1; learning-rate: "
+                        "elu; regularization: L2 weight λ of gd-logreg and fnn over 0, 1e-6 ... 1; learning-rate: "
                         "η of fnn by full-batch GD and minibatch SGD over 1e-4 ... 1; solver: fnn by GD, GD with "
                         "momentum, SGD batch 1, batch 64, batch 64 with momentum (accuracy and loss per epoch, "
                         "seconds per epoch)")
