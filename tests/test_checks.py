@@ -23,7 +23,7 @@ def test_missing_classes_and_classes_rarer_than_the_folds_are_named():
     counts = {c: 10 for c in CLASSES[:8]} | {CLASSES[8]: 3}
     said = checks.class_warnings(_clips(counts), n_folds=5)
     assert len(said) == 2
-    assert f"1 class(es) have no training clip" in said[0] and CLASSES[9] in said[0]
+    assert "1 class(es) have no training clip" in said[0] and CLASSES[9] in said[0]
     assert "fewer training recording(s) than the 5 folds" in said[1] and f"{CLASSES[8]} (3)" in said[1]
     # recordings, not clips, are what a grouped split spreads over folds
     said = checks.class_warnings(_clips({c: 10 for c in CLASSES}, recordings_per_class=2), n_folds=5)
