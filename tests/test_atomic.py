@@ -83,8 +83,6 @@ def test_a_planted_symlink_is_replaced_never_followed(tmp_path):
     assert victim.read_text() == "precious"
 
 
-@pytest.mark.xfail(strict=True, reason="the temporary is named by pid only: two writers of one path in one process "
-                                       "(threads of a Dask worker) share it")
 def test_two_writers_of_one_path_in_one_process_do_not_share_a_temporary(tmp_path):
     target = tmp_path / "cv.json"
     with atomic.atomic_path(target) as first:

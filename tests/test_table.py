@@ -224,8 +224,6 @@ def test_read_sequences_names_a_missing_sequence_file(table):
     assert str(e.value) == f"{missing}: sequences missing for part-00001.parquet; re-run featurize"
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="np.stack of no arrays: read_sequences([]) raises "
-                                                          "instead of returning shape (0, n_mfcc * frames)")
 def test_read_sequences_of_no_clips_is_an_empty_matrix(table):
     assert read_sequences(table, []).shape == (0, SETTINGS.n_mfcc * SETTINGS.sequence_frames)
 

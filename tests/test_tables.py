@@ -77,6 +77,11 @@ def test_markdown_is_a_github_table_of_the_cells_as_text():
     assert text.split("\n") == ["| a | b | c |", "|---|---|---|", "| 1 | x y | 0.5 |", "|  | None | - |"]
 
 
+def test_a_bar_or_a_line_break_inside_a_cell_does_not_split_it():
+    text = markdown({"header": ["class", "n"], "rows": [["a|b", 3], ["two\nlines", 1]]})
+    assert text.split("\n")[2:] == ["| a\\|b | 3 |", "| two lines | 1 |"]
+
+
 def test_markdown_of_no_rows_is_the_header_alone():
     assert markdown({"header": ["model", "mean"], "rows": []}) == "| model | mean |\n|---|---|"
 

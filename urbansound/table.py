@@ -113,6 +113,9 @@ def read_sequences(out_dir: Path, clip_ids: list[str]) -> np.ndarray:
         rows: row k is coefficient k over time).
     """
     out_dir = Path(out_dir)
+    if not clip_ids:
+        settings = read_settings(out_dir)
+        return np.zeros((0, settings.n_mfcc * settings.sequence_frames), np.float32)
     found: dict[str, np.ndarray] = {}
     wanted = set(clip_ids)
     for part in table_parts(out_dir):

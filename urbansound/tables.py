@@ -12,10 +12,15 @@ from typing import Any
 Table = dict[str, list[Any]]
 
 
+def _cell(value: Any) -> str:
+    # a "|" or a line break inside a cell (a class name from a dataset's CSV) would split it
+    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
 def markdown(table: Mapping[str, Any]) -> str:
-    """A table as GitHub markdown."""
-    lines = ["| " + " | ".join(map(str, table["header"])) + " |", "|" + "---|" * len(table["header"])]
-    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in table["rows"]])
+    """A table as GitHub markdown (``|`` inside a cell escaped, line breaks made spaces)."""
+    lines = ["| " + " | ".join(map(_cell, table["header"])) + " |", "|" + "---|" * len(table["header"])]
+    return "\n".join(lines + ["| " + " | ".join(map(_cell, r)) + " |" for r in table["rows"]])
 
 
 def cv_table(cv: Mapping[str, Any]) -> Table:
