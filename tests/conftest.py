@@ -28,7 +28,7 @@ REALDATA = Path(os.environ.get("URBANSOUND_REALDATA") or Path(__file__).resolve(
 # when its module is listed here, or when it uses a fixture listed here; an unmarked test
 # that starts a subprocess or a LocalCluster anyway fails, naming the marker to add.
 INTEGRATION_MODULES = frozenset({"test_flows", "test_server", "test_orchestration", "test_compose"})
-INTEGRATION_FIXTURES = frozenset({"client", "procs", "harness", "decoder"})
+INTEGRATION_FIXTURES = frozenset({"client", "procs", "harness", "prefect_server", "decoder"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -91,6 +91,37 @@ def client():
 
     with LocalCluster(**local_cluster_kwargs(2, dashboard_address="127.0.0.1:0")) as cluster, Client(cluster) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory):
+    """One temporary Prefect server for the session (SQLite in a temporary folder, 127.0.0.1):
+    its API URL. Starting one takes 15-30 s here, so the tests that need one share it; each
+    points Prefect at it only while it runs (fixture ``harness``), like Prefect's test harness."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+    from processes import free_port
+
+    db = tmp_path_factory.mktemp("prefect") / "prefect.db"
+    with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{db}"}):
+        server = SubprocessASGIServer(port=free_port())  # started with these settings in its environment
+        server.start(timeout=HARNESS_STARTUP_S)
+    yield server.api_url
+    server.stop()
+
+
+@pytest.fixture
+def harness(prefect_server: str):
+    """Flows of this test report to the session's Prefect server (what Prefect's
+    ``prefect_test_harness`` does, without starting a server per use)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from urbansound.flows.server import _drain_logs
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        yield prefect_server
+        _drain_logs()  # this test's logs and events reach the server before its URL is unset
 
 
 @pytest.fixture
