@@ -63,8 +63,11 @@ def test_serve_creates_a_scheduled_deployment_that_runs(procs, prefect_server, a
     env = {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api,
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DASK_SCHEDULER_ADDRESS": "",
            "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+    # No augmented rows: the served run featurizes 104 clips, not 242 rows (the default recipe runs in
+    # test_flows and in the multi-process test above); the deployment must carry the option.
     serve = procs.start("serve", [str(BIN / "urbansound"), "serve", "--cron", "0 3 * * *", "--data", str(av_dataset),
-                                  "--workspace", str(tmp_path / "ws"), "--deployment", "nightly"], env=env)
+                                  "--workspace", str(tmp_path / "ws"), "--deployment", "nightly", "--augment", "none"],
+                        env=env)
 
     async def drive() -> tuple[list, str, dict]:
         from prefect.client.orchestration import PrefectClient
@@ -93,7 +96,7 @@ def test_serve_creates_a_scheduled_deployment_that_runs(procs, prefect_server, a
     schedules, state, parameters = asyncio.run(drive())
     assert schedules == ["0 3 * * *"]
     assert state == "COMPLETED", procs.log("serve")[-3000:]
-    assert parameters["settings"]["data_dir"] == str(av_dataset)
+    assert parameters["settings"]["data_dir"] == str(av_dataset) and parameters["settings"]["features"]["augment"] == []
     submission = tmp_path / "ws" / "submissions" / f"{av_dataset.name}.csv"
     assert submission.is_file() and len(pd.read_csv(submission)) == len(pd.read_csv(av_dataset / "test.csv"))
     assert json.loads((tmp_path / "ws" / "reports" / av_dataset.name / "cv.json").read_text())["best"]["mean"] > 0.5
