@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +32,7 @@ REALDATA = Path(os.environ.get("URBANSOUND_REALDATA") or Path(__file__).resolve(
 # when its module is listed here, or when it uses a fixture listed here; an unmarked test
 # that starts a subprocess or a LocalCluster anyway fails, naming the marker to add.
 INTEGRATION_MODULES = frozenset({"test_flows", "test_server", "test_orchestration", "test_compose"})
-INTEGRATION_FIXTURES = frozenset({"client", "procs", "harness", "decoder"})
+INTEGRATION_FIXTURES = frozenset({"client", "procs", "harness", "prefect_server", "decoder"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -91,6 +95,84 @@ def client():
 
     with LocalCluster(**local_cluster_kwargs(2, dashboard_address="127.0.0.1:0")) as cluster, Client(cluster) as c:
         yield c
+
+
+class _PrefectServer:
+    """A temporary Prefect server (SQLite in a temporary folder, 127.0.0.1) whose start-up
+    (15-30 s here) runs in a thread: its process is started at once, and it gets ready while
+    the tests before the first one that needs it run."""
+
+    def __init__(self) -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        from processes import free_port
+
+        self.folder = Path(tempfile.mkdtemp(prefix="urbansound-prefect-"))
+        self.server = SubprocessASGIServer(port=free_port())
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._start, name="prefect-server-start", daemon=True)
+        self.thread.start()
+        # Return once the process exists: a unit test refuses subprocesses (fixture below)
+        while self.thread.is_alive() and getattr(self.server, "server_process", None) is None:
+            time.sleep(0.01)
+
+    def _start(self) -> None:
+        from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+        db = f"sqlite+aiosqlite:///{self.folder / 'prefect.db'}"
+        try:  # the server process gets these settings in its environment
+            with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: db}):
+                self.server.start(timeout=HARNESS_STARTUP_S)
+        except BaseException as e:  # noqa: BLE001 - raised in the test that needs the server
+            self.error = e
+
+    def api_url(self) -> str:
+        self.thread.join(HARNESS_STARTUP_S + 30)
+        if self.error is not None:
+            raise self.error
+        assert not self.thread.is_alive(), "the Prefect server did not start"
+        return self.server.api_url
+
+    def stop(self) -> None:
+        self.thread.join(HARNESS_STARTUP_S + 30)
+        self.server.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_prefect_servers: list[_PrefectServer] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Start the session's Prefect server now when a selected test needs one (not in the unit tier)
+    if any("prefect_server" in getattr(item, "fixturenames", ()) for item in session.items):
+        _prefect_servers.append(_PrefectServer())
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect server for the session: its API URL. Starting one takes 15-30 s
+    here, so the tests that need one share it (started at collection, see _PrefectServer);
+    each points Prefect at it only while it runs (fixture ``harness``)."""
+    if not _prefect_servers:
+        _prefect_servers.append(_PrefectServer())
+    server = _prefect_servers[0]
+    try:
+        yield server.api_url()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def harness(prefect_server: str):
+    """Flows of this test report to the session's Prefect server (what Prefect's
+    ``prefect_test_harness`` does, without starting a server per use)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from urbansound.flows.server import _drain_logs
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        yield prefect_server
+        _drain_logs()  # this test's logs and events reach the server before its URL is unset
 
 
 @pytest.fixture

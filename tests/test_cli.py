@@ -15,7 +15,8 @@ def test_synth_featurize_train_on_the_urbansound8k_layout(us8k_dataset, client, 
     out = capsys.readouterr().out
     assert "clip(s) featurized, 0 failed" in out
     features = ws / "features" / us8k_dataset.name
-    assert main(["train", str(features), "--workspace", str(ws), "--models", "forest,knn", *sched]) == 0
+    assert main(["train", str(features), "--workspace", str(ws), "--models", "forest,knn",
+                 "--set", "forest.n_estimators=50", *sched]) == 0  # 300 by default: the wiring is checked here
     out = capsys.readouterr().out
     assert "leave one official fold out" in out and "| forest | all |" in out  # default: all feature sets
     report = json.loads((ws / "reports" / us8k_dataset.name / "cv.json").read_text())

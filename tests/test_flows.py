@@ -1,23 +1,15 @@
-"""Flows: tasks called directly, and real end-to-end runs under Prefect's test harness."""
+"""Flows: tasks called directly, and real end-to-end runs against a temporary Prefect server
+(the session's, conftest.py)."""
 
 import json
 
 import pandas as pd
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from urbansound.flows.pipeline import pipeline, run_pipeline
 from urbansound.flows.stages import task_runner, validate_dataset
 from urbansound.exceptions import DatasetError
 from urbansound.settings import PipelineSettings
-
-from conftest import HARNESS_STARTUP_S
-
-
-@pytest.fixture(scope="module")
-def harness():
-    with prefect_test_harness(server_startup_timeout=HARNESS_STARTUP_S):
-        yield
 
 
 def test_pipeline_end_to_end_then_resumes_without_redoing_work(harness, av_dataset, tmp_path):

@@ -433,11 +433,11 @@ def test_bad_clips_are_reported_or_featurized_and_the_rest_is_there_once(av_data
 
 @pytest.fixture(scope="module")
 def big_dataset(tmp_path_factory) -> Path:
-    """~175 clips of 22050 Hz mono: ~44 batches of 4, several seconds of featurizing."""
+    """~104 clips of 22050 Hz mono: ~26 batches of 4, seconds of featurizing."""
     from urbansound.synth import write_dataset
 
     root = tmp_path_factory.mktemp("big") / "big-av"
-    write_dataset(root, layout="av", clips_per_class=20, seed=11, formats="simple", jobs=2)
+    write_dataset(root, layout="av", clips_per_class=12, seed=11, formats="simple", jobs=2)
     return root
 
 
