@@ -137,6 +137,8 @@ class _PrefectServer:
         self.thread.join(HARNESS_STARTUP_S + 30)
         self.server.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self in _prefect_servers:
+            _prefect_servers.remove(self)
 
 
 _prefect_servers: list[_PrefectServer] = []
@@ -146,6 +148,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # Start the session's Prefect server now when a selected test needs one (not in the unit tier)
     if any("prefect_server" in getattr(item, "fixturenames", ()) for item in session.items):
         _prefect_servers.append(_PrefectServer())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A server started at collection whose tests never ran (-x, a keyboard interrupt) is
+    # stopped too: no process is left behind.
+    for server in list(_prefect_servers):
+        server.stop()
 
 
 @pytest.fixture(scope="session")
