@@ -134,18 +134,19 @@ def main() -> None:
     columns = [c for c in rows.columns if c.startswith(FEATURE_PREFIXES)]
     X = rows[columns].to_numpy(np.float32)
     folds = {"official": make_folds(recorded, "official"), "grouped": make_folds(recorded, "grouped", n_splits=5)}
+    own = np.flatnonzero(as_recorded)  # each clip's own row, in the order of `recorded`
 
     def score(make: Callable, *, X: np.ndarray = X, specs: tuple[str, ...] = DEFAULT, tta: bool = False) -> list[str]:
         use = np.isin(spec, specs) | as_recorded
+        usable = np.flatnonzero(use)
         cells = []
         for protocol, f in folds.items():
             test_acc, train_acc, fit = [], [], 0.0
             for train, test in f.splits:
-                fit_rows = np.intersect1d(training_rows(train, source, len(source)), np.flatnonzero(use))
+                fit_rows = np.intersect1d(training_rows(train, source, len(source)), usable)
                 started = time.perf_counter()
                 model = make().fit(X[fit_rows], y[source[fit_rows]])
                 fit += time.perf_counter() - started
-                own = np.flatnonzero(as_recorded)
                 if tta:  # mean log-probability over the clip and its augmented rows
                     scored = np.flatnonzero(np.isin(source, test) & use)
                     logp = np.zeros((len(recorded), len(model.classes_)))
