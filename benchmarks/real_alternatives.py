@@ -21,7 +21,6 @@ options of the package: none of them helped.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from real_accuracy import _run  # noqa: E402  (the same subprocess runner)
+from _realrows import featurized, parse_args  # noqa: E402
 
 from urbansound import augment, table  # noqa: E402
 from urbansound.audio import decode  # noqa: E402
@@ -114,27 +113,13 @@ def modulation_spectrum(path: str, spec: str | None, clip_id: str, settings: Fea
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=Path("data/raw/us8k-dev"))
-    p.add_argument("--workspace", type=Path, default=Path("/tmp/urbansound-real-alternatives"))
-    p.add_argument("--workers", type=int, default=2)
-    a = p.parse_args()
-    features = a.workspace / "features" / a.data.resolve().name
-    seconds = _run(["featurize", str(a.data), "--workspace", str(a.workspace), "--augment", ",".join(AUGMENT),
-                    "--workers", str(a.workers), "--dashboard-address", ":0"])
-    print(f"featurize {a.data} --augment {','.join(AUGMENT)}: {seconds:.1f} s (wall)\n")
-
-    rows = table.read_features(features, augmented=True)
-    as_recorded = rows["augmentation"].isna().to_numpy()
+    a = parse_args(__doc__, "/tmp/urbansound-real-alternatives")
+    r = featurized(a, AUGMENT)
+    rows, as_recorded, recorded, source, own, y = r.rows, r.as_recorded, r.recorded, r.source, r.own, r.y
     spec = np.where(as_recorded, "", rows["augmentation"].fillna("").astype(str).to_numpy())  # "": as recorded
-    recorded = rows[rows["augmentation"].isna()].reset_index(drop=True)
-    index = {c: i for i, c in enumerate(recorded["clip_id"])}
-    source = rows["clip_id"].map(index).to_numpy()
-    y = recorded["label"].to_numpy()
     columns = [c for c in rows.columns if c.startswith(FEATURE_PREFIXES)]
     X = rows[columns].to_numpy(np.float32)
     folds = {"official": make_folds(recorded, "official"), "grouped": make_folds(recorded, "grouped", n_splits=5)}
-    own = np.flatnonzero(as_recorded)  # each clip's own row, in the order of `recorded`
 
     def score(make: Callable, *, X: np.ndarray = X, specs: tuple[str, ...] = DEFAULT, tta: bool = False) -> list[str]:
         use = np.isin(spec, specs) | as_recorded
@@ -163,7 +148,7 @@ def main() -> None:
     amplitude = [columns.index(c) for c in ("time_rms_mean", "time_rms_std", "time_rms_max", "time_peak")]
     X_log = X.copy()
     X_log[:, amplitude] = np.log10(X_log[:, amplitude] + 1e-7)
-    settings = table.read_settings(features)
+    settings = table.read_settings(r.features)
     print("modulation spectra of the clips and their speed rows ...", file=sys.stderr, flush=True)
     mod_rows = np.flatnonzero(np.isin(spec, DEFAULT) | as_recorded)
     X_mod = np.full((len(rows), 96), np.nan, np.float32)
