@@ -12,6 +12,7 @@ import pandas as pd
 
 from real_accuracy import _run  # the same subprocess runner
 from urbansound import table
+from urbansound.training import feature_columns
 
 
 @dataclass
@@ -25,6 +26,11 @@ class RealRows:
     own: np.ndarray  # per clip of ``recorded``: its own row of ``rows``
     y: np.ndarray  # label per clip of ``recorded``
     features: Path
+
+    def matrix(self, feature_set: str = "all") -> tuple[list[str], np.ndarray]:
+        """Columns of ``feature_set`` (as ``train --feature-sets`` names them) and every row's values."""
+        columns = feature_columns(self.rows, feature_set)
+        return columns, self.rows[columns].to_numpy(np.float32)
 
 
 def parse_args(doc: str, workspace: str) -> argparse.Namespace:

@@ -35,7 +35,7 @@ from _realrows import featurized, parse_args  # noqa: E402
 from urbansound import augment, table  # noqa: E402
 from urbansound.audio import decode  # noqa: E402
 from urbansound.evaluation import make_folds, training_rows  # noqa: E402
-from urbansound.features import mel_power, prepare, spectrogram  # noqa: E402
+from urbansound.features import FEATURE_SETS, mel_power, prepare, spectrogram  # noqa: E402
 from urbansound.models import make_model  # noqa: E402
 from urbansound.models.nn._base import _activate, _activation_grad, _add_l2_grads, _l2  # noqa: E402
 from urbansound.models.nn.fnn import FeedForwardNetwork  # noqa: E402
@@ -43,7 +43,6 @@ from urbansound.settings import DEFAULT_AUGMENT, FeatureSettings  # noqa: E402
 
 AUGMENT = ("speed:0.8", "speed:0.9", "speed:1.1", "speed:1.2", "pitch:-2", "pitch:2", "noise:20", "gain:-12")
 DEFAULT = tuple(DEFAULT_AUGMENT)
-FEATURE_PREFIXES = ("time_", "fft_", "mfcc_", "pcen_")
 
 
 class RegularisedFNN(FeedForwardNetwork):
@@ -117,8 +116,7 @@ def main() -> None:
     r = featurized(a, AUGMENT)
     rows, as_recorded, recorded, source, own, y = r.rows, r.as_recorded, r.recorded, r.source, r.own, r.y
     spec = np.where(as_recorded, "", rows["augmentation"].fillna("").astype(str).to_numpy())  # "": as recorded
-    columns = [c for c in rows.columns if c.startswith(FEATURE_PREFIXES)]
-    X = rows[columns].to_numpy(np.float32)
+    columns, X = r.matrix()
     folds = {"official": make_folds(recorded, "official"), "grouped": make_folds(recorded, "grouped", n_splits=5)}
 
     def score(make: Callable, *, X: np.ndarray = X, specs: tuple[str, ...] = DEFAULT, tta: bool = False) -> list[str]:
@@ -183,8 +181,8 @@ def main() -> None:
         ("modulation spectrum alone", lambda: score(fnn, X=X_mod)),
         ("svm (RBF, C 10) instead of fnn", lambda: score(lambda: make_pipeline(StandardScaler(), SVC(C=10.0)))),
     ]
-    variants += [(f"without {prefix}*", (lambda keep: lambda: score(fnn, X=X[:, keep]))(
-        [i for i, c in enumerate(columns) if not c.startswith(prefix)])) for prefix in FEATURE_PREFIXES]
+    variants += [(f"without {left_out}_*", (lambda rest: lambda: score(fnn, X=r.matrix(rest)[1]))(
+        "+".join(s for s in FEATURE_SETS if s != left_out))) for left_out in FEATURE_SETS]
     print("| change to the default | " + " | ".join(f"{k} (train) | fit s" for k in folds) + " |")
     print("|---|" + "---|---|" * len(folds))
     for label, run in variants:

@@ -37,12 +37,11 @@ from urbansound.settings import DEFAULT_AUGMENT  # noqa: E402
 FULL = 3.99  # seconds: a clip at least this long was not looped
 
 
-def cut_to_original(data: Path, out: Path) -> int:
-    """Copy the UrbanSound8K folder ``data`` to ``out``, each clip shorter than 4 s in the
-    metadata cut back to that length; returns how many were cut."""
+def cut_to_original(data: Path, meta: pd.DataFrame, out: Path) -> int:
+    """Copy the UrbanSound8K folder ``data`` (its metadata rows ``meta``) to ``out``, each clip
+    shorter than 4 s in the metadata cut back to that length; returns how many were cut."""
     shutil.rmtree(out, ignore_errors=True)
     (out / "metadata").mkdir(parents=True)
-    meta = pd.read_csv(data / "metadata" / "UrbanSound8K.csv")
     shutil.copy(data / "metadata" / "UrbanSound8K.csv", out / "metadata")
     cut = 0
     for r in meta.itertuples():
@@ -62,10 +61,10 @@ def cut_to_original(data: Path, out: Path) -> int:
 
 def main() -> None:
     a = parse_args(__doc__, "/tmp/urbansound-real-original-length")
-    meta = pd.read_csv(a.data / "metadata" / "UrbanSound8K.csv").set_index("slice_file_name")
-    duration = meta["end"] - meta["start"]
+    meta = pd.read_csv(a.data / "metadata" / "UrbanSound8K.csv")
+    duration = (meta["end"] - meta["start"]).set_axis(meta["slice_file_name"])
     original = a.workspace / f"{a.data.resolve().name}-original-length"
-    print(f"{cut_to_original(a.data, original)} clips cut back to their original length in {original}",
+    print(f"{cut_to_original(a.data, meta, original)} clips cut back to their original length in {original}",
           file=sys.stderr, flush=True)
     copies = []
     for label, data in (("looped to 4 s (as the development set holds them)", a.data),
@@ -74,7 +73,7 @@ def main() -> None:
         copies.append((label, featurized(a, tuple(DEFAULT_AUGMENT))))
     print("| clips | protocol | accuracy | short clips right | 4 s clips right |\n|---|---|---|---|---|")
     for label, r in copies:
-        X = r.rows[[c for c in r.rows.columns if c.startswith(("time_", "fft_", "mfcc_", "pcen_"))]].to_numpy(np.float32)
+        _, X = r.matrix()
         short = (r.recorded["path"].map(lambda p: duration[Path(p).name]) < FULL).to_numpy()
 
         def fold(train: np.ndarray, test: np.ndarray, r=r, X=X) -> tuple[np.ndarray, np.ndarray]:
