@@ -20,17 +20,36 @@ $(BIN)/python:
 # uv's flags: pip's quiet, its target (this virtualenv) and its bytecode compiling.
 UV_FLAGS := --quiet --python $(BIN)/python --compile-bytecode
 
+# PyTorch for the cnn (the optional extra `cnn`). It is installed first, by pip, as $(TORCH):
+# pip reads pip's configuration, so where that points at a folder of wheels (find-links) holding
+# the CPU build, as on this project's machines, it takes that file; uv does not look there and
+# would take PyPI's CUDA build (several GB). Elsewhere give the CPU index, e.g.
+#   make run TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+# CNN=0 installs no PyTorch: every model but the cnn works, and the cnn says how to install it.
+CNN   ?= 1
+TORCH ?= torch==2.13.0
+comma  := ,
+EXTRAS     := $(if $(filter 1,$(CNN)),[cnn])
+EXTRAS_DEV := [dev$(if $(filter 1,$(CNN)),$(comma)cnn)]
+define install_torch
+	@if [ "$(CNN)" = 1 ] && ! $(BIN)/python -c "import torch" 2>/dev/null; then \
+		echo "make: installing PyTorch for the cnn ($(TORCH); CNN=0 to leave it out)"; \
+		$(BIN)/python -m pip install --quiet $(TORCH) || exit 1; fi
+endef
+
 # Stamp files so that an unchanged pyproject.toml installs nothing on the second run.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	[ -x $(BIN)/uv ] && $(BIN)/uv pip install $(UV_FLAGS) -e . \
+	$(install_torch)
+	[ -x $(BIN)/uv ] && $(BIN)/uv pip install $(UV_FLAGS) -e '.$(EXTRAS)' \
 	|| { [ ! -x $(BIN)/uv ] || echo "make: uv could not install; installing with pip" >&2; \
-	     $(BIN)/python -m pip install --quiet -e . ; }
+	     $(BIN)/python -m pip install --quiet -e '.$(EXTRAS)' ; }
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	[ -x $(BIN)/uv ] && $(BIN)/uv pip install $(UV_FLAGS) -e '.[dev]' \
+	$(install_torch)
+	[ -x $(BIN)/uv ] && $(BIN)/uv pip install $(UV_FLAGS) -e '.$(EXTRAS_DEV)' \
 	|| { [ ! -x $(BIN)/uv ] || echo "make: uv could not install; installing with pip" >&2; \
-	     $(BIN)/python -m pip install --quiet -e '.[dev]' ; }
+	     $(BIN)/python -m pip install --quiet -e '.$(EXTRAS_DEV)' ; }
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -175,3 +175,26 @@ def test_small_lopsided_data_is_said_in_one_block(client, tmp_path, capsys):
     assert out.count("warnings:") == 1
     cv = (ws / "reports" / "lopsided" / "cv.json").read_text()
     assert "--n-splits 5 asked" in cv  # kept in the record too
+
+
+@pytest.mark.parametrize("layout", ["urbansound8k", "av"])
+def test_train_the_cnn_and_submit_with_it(layout, us8k_dataset, av_dataset, client, tmp_path, capsys):
+    """`train DATA --models cnn` on both layouts (a tiny network): CV, refit, a model file
+    that reads the log-mel images, and on the AV layout a submission from it."""
+    pytest.importorskip("torch")
+    data = us8k_dataset if layout == "urbansound8k" else av_dataset
+    ws = tmp_path / "ws"
+    sched = ["--scheduler", client.scheduler.address]
+    assert main(["featurize", str(data), "--workspace", str(ws), "--augment", "speed:1.1", *sched]) == 0
+    tiny = ["--set", "cnn.epochs=2", "--set", "cnn.channels=4+8", "--set", "cnn.threads=1"]
+    assert main(["train", str(data), "--workspace", str(ws), "--models", "cnn", *tiny, *sched]) == 0
+    assert "| cnn | mel |" in capsys.readouterr().out
+    report = json.loads((ws / "reports" / data.name / "cv.json").read_text())
+    assert report["best"]["model"] == "cnn" and report["best"]["feature_set"] == "mel"
+    assert report["run"]["hyper_parameters"]["cnn/mel"]["channels"] == "4+8"
+    model = json.loads((ws / "models" / data.name / "model.json").read_text())
+    assert model["model"] == "cnn" and model["feature_set"] == "mel"
+    if layout == "av":
+        assert main(["submit", str(data), "--workspace", str(ws)]) == 0
+        sub = pd.read_csv(ws / "submissions" / f"{data.name}.csv", dtype=str)
+        assert sorted(sub.ID) == sorted(pd.read_csv(data / "test.csv", dtype=str).ID)

@@ -647,7 +647,7 @@ def _model(settings):
 
 # A different valid value for every setting that changes the numbers.
 OTHER_VALUES = {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "n_mels": 64, "n_mfcc": 20, "n_bands": 32,
-                "pcen_bands": 32, "sequence_frames": 100}
+                "pcen_bands": 32, "mel_bands": 32, "sequence_frames": 100}
 
 
 def test_every_feature_setting_is_covered_here():

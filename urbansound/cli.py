@@ -82,8 +82,11 @@ def _add_features(p: argparse.ArgumentParser, *, augment: tuple[str, ...] = ()) 
                    help="log-spaced bands of the fft_band_* columns (default: %(default)s)")
     g.add_argument("--pcen-bands", type=int, default=d.pcen_bands,
                    help="bands of the pcen_* set, a divisor of --n-mels (default: %(default)s)")
+    g.add_argument("--mel-bands", type=int, default=d.mel_bands,
+                   help="bands of the log-mel spectrogram stored for the cnn, a divisor of --n-mels "
+                        "(default: 64 where it divides --n-mels, else --n-mels)")
     g.add_argument("--sequence-frames", type=int, default=d.sequence_frames,
-                   help="MFCC frames kept per clip for the rnn (default: %(default)s)")
+                   help="MFCC and log-mel frames kept per clip for the rnn and the cnn (default: %(default)s)")
     g.add_argument("--augment", type=_augment, default=augment, metavar="KIND:VALUE,...|none",
                    help="training-time augmentation: extra rows for each training clip, e.g. speed:0.9,speed:1.1 "
                         "(kinds: speed, pitch, stretch, gain, noise; see urbansound/augment.py); "
@@ -141,7 +144,7 @@ def _overrides(a: argparse.Namespace) -> dict[str, dict[str, object]]:
 def _feature_settings(a: argparse.Namespace) -> FeatureSettings:
     return FeatureSettings(sample_rate=a.sample_rate, n_fft=a.n_fft, hop_length=a.hop_length,
                            n_mels=a.n_mels, n_mfcc=a.n_mfcc, n_bands=a.n_bands, pcen_bands=a.pcen_bands,
-                           sequence_frames=a.sequence_frames,
+                           mel_bands=a.mel_bands, sequence_frames=a.sequence_frames,
                            augment=a.augment, max_seconds=a.max_seconds, batch_size=a.batch_size)
 
 

@@ -31,7 +31,7 @@ from sklearn.model_selection import (
 
 from urbansound import atomic, checks, tables
 from urbansound.exceptions import ModelError
-from urbansound.models import make_model
+from urbansound.models import InputShape, make_model
 from urbansound.models.registry import check_params
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def training_rows(train: np.ndarray, source: np.ndarray | None, n_rows: int) -> 
     return np.flatnonzero(np.isin(np.asarray(source)[:n_rows], train))
 
 
-def inner_search(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np.ndarray, train: np.ndarray,
+def inner_search(c: Candidate, seed: int, shape: InputShape | None, X: np.ndarray, y: np.ndarray, train: np.ndarray,
                  source: np.ndarray | None, groups: np.ndarray, n_splits: int = 3) -> dict[str, Any]:
     """Choose ``c.grid``'s values by cross-validation inside the training side ``train``.
 
@@ -162,7 +162,7 @@ def inner_search(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: 
         scores = []
         for fit_on, score_on in inner:
             rows = training_rows(fit_on, source, len(X))
-            est = make_model(c.model, seed=seed, n_mfcc=n_mfcc, **params).fit(X[rows], y[rows])
+            est = make_model(c.model, seed=seed, shape=shape, **params).fit(X[rows], y[rows])
             scores.append(accuracy_score(y[score_on], est.predict(X[score_on])))
         if best is None or np.mean(scores) > best[0]:
             best = (float(np.mean(scores)), dict(zip(names, values)))
@@ -170,26 +170,26 @@ def inner_search(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: 
     return best[1]
 
 
-def fit_candidate(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np.ndarray, train: np.ndarray,
+def fit_candidate(c: Candidate, seed: int, shape: InputShape | None, X: np.ndarray, y: np.ndarray, train: np.ndarray,
                   source: np.ndarray | None = None, groups: np.ndarray | None = None) -> tuple[Any, dict[str, Any]]:
     """Fit a candidate on the training clips ``train`` (and their augmented rows), its grid
     first searched in inner folds of ``train`` (:func:`inner_search`); returns the fitted
     estimator and the chosen grid values."""
     chosen: dict[str, Any] = {}
     if c.grid:
-        chosen = inner_search(c, seed, n_mfcc, X, y, train, source,
+        chosen = inner_search(c, seed, shape, X, y, train, source,
                               np.arange(len(y)) if groups is None else groups)
     rows = training_rows(train, source, len(X))
-    est = make_model(c.model, seed=seed, n_mfcc=n_mfcc, **{**dict(c.params), **chosen}).fit(X[rows], y[rows])
+    est = make_model(c.model, seed=seed, shape=shape, **{**dict(c.params), **chosen}).fit(X[rows], y[rows])
     return est, chosen
 
 
-def _fit_score(c: Candidate, seed: int, n_mfcc: int | None, X: np.ndarray, y: np.ndarray,
+def _fit_score(c: Candidate, seed: int, shape: InputShape | None, X: np.ndarray, y: np.ndarray,
                split: Split, source: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict[str, Any]:
     train, test = split  # clips as recorded: only they are ever scored
     start = time.perf_counter()
     with checks.caught() as seen:  # summarised once by the caller, not printed by each worker
-        est, chosen = fit_candidate(c, seed, n_mfcc, X, y, train, source, groups)
+        est, chosen = fit_candidate(c, seed, shape, X, y, train, source, groups)
         pred = est.predict(X[test])
         train_pred = est.predict(X[train])
     return {"accuracy": float(accuracy_score(y[test], pred)),
@@ -295,6 +295,13 @@ def write_report(out_dir: Path, stem: str, data: dict[str, Any], markdown: str) 
 Progress = Callable[[str], None]
 
 
+def _as_float(X: np.ndarray) -> np.ndarray:
+    """An input as shipped to the workers: float32, or float16 where it is stored so (the
+    log-mel images: half the memory on every worker)."""
+    X = np.asarray(X)
+    return X if X.dtype in (np.float16, np.float32) else X.astype(np.float32)
+
+
 def cross_validate(
     inputs: dict[str, np.ndarray],
     y: np.ndarray,
@@ -304,7 +311,7 @@ def cross_validate(
     *,
     dataset: str,
     seed: int = 0,
-    n_mfcc: int | None = None,
+    shape: InputShape | None = None,
     leak_folds: Folds | None = None,
     on_result: Progress | None = None,
     source: np.ndarray | None = None,
@@ -327,8 +334,8 @@ def cross_validate(
     folds : Folds
         The honest protocol's splits.
     client : distributed.Client
-    n_mfcc : int, optional
-        MFCC rows of the ``mfcc-seq`` input (sequence models).
+    shape : InputShape, optional
+        Rows per frame of the frame inputs (``mfcc-seq`` for the rnn, ``mel`` for the cnn).
     leak_folds : Folds, optional
         A random split of the same clips, run beside the honest one to show the leak.
     on_result : callable, optional
@@ -345,7 +352,7 @@ def cross_validate(
         finish (a :data:`urbansound.progress.Tick`; the caller sets its total).
     """
     for c in candidates:  # unknown names, inputs or parameters fail here, before any work is shipped
-        check_params(c.model, make_model(c.model, n_mfcc=n_mfcc or 1, **dict(c.params)))
+        check_params(c.model, make_model(c.model, shape=shape or InputShape(1, 8), **dict(c.params)))
         if c.feature_set not in inputs:
             raise ModelError(f"no input {c.feature_set!r} for model {c.model!r}; have {', '.join(inputs)}")
     y = np.asarray(y).astype(str)
@@ -356,10 +363,10 @@ def cross_validate(
     # release of that call's futures can race this call ("lost dependencies").
     y_future = client.scatter(y, broadcast=True, hash=False)
     used = {c.feature_set for c in candidates}
-    X_futures = {name: client.scatter(np.asarray(X, dtype=np.float32), broadcast=True, hash=False)
+    X_futures = {name: client.scatter(_as_float(X), broadcast=True, hash=False)
                  for name, X in inputs.items() if name in used}
     plans = [(folds, False)] + ([(leak_folds, True)] if leak_folds else [])
-    jobs = [(c, leaky, [client.submit(_fit_score, c, seed, n_mfcc, X_futures[c.feature_set], y_future, s,
+    jobs = [(c, leaky, [client.submit(_fit_score, c, seed, shape, X_futures[c.feature_set], y_future, s,
                                       source_future, groups_future, pure=False)
                         for s in f.splits])
             for f, leaky in plans for c in candidates]

@@ -15,7 +15,12 @@ Layout of ``<out>/`` (one dataset, see DESIGN.md)::
     _sequences/part-<key>.npz
                          beside each part: ``clip_id`` (n,) and ``mfcc`` (n, n_mfcc,
                          sequence_frames) float32, the MFCC frames cropped or zero-padded
-                         to a fixed length, for sequence models (clips as recorded only).
+                         to a fixed length, for sequence models (clips as recorded only);
+                         ``mel_key`` (r,) and ``mel`` (r, mel_bands, sequence_frames)
+                         float16, the log-mel spectrogram of every row of the part
+                         (augmented rows too; key ``clip_id`` or ``clip_id|spec``), cropped
+                         or looped to a fixed length, for the ``cnn``
+                         (:func:`urbansound.features.mel_image`).
     _failures.csv        clip_id, path, error: clips that could not be decoded.
     _manifest.json       the feature settings, the dataset folder, counts and the parts
                          of the last complete run: the table *is* these parts (readers
@@ -61,12 +66,14 @@ from urbansound.table import (
     _FAILURES_KEY,
     _is_our_part,
     _sequence_path,
+    mel_key,
     schema,
     write_atomic,
 )
 from urbansound.table import (  # noqa: F401 (readers other modules once took from here)
     iter_feature_columns,
     read_failures,
+    read_mels,
     read_features,
     read_sequences,
     read_settings,
@@ -204,7 +211,7 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
     names = features.feature_names(settings)
     rows_per_clip = 1 + len(settings.augment)
     values = np.empty((len(records) * rows_per_clip, len(names)), dtype=np.float32)
-    kept, meta, failures, sequences = [], [], [], []
+    kept, meta, failures, sequences, images = [], [], [], [], []
     for rec, blob, why in zip(records, blobs, refused):
         try:
             if why:
@@ -217,36 +224,45 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
                              for spec in settings.augment]
             rows, frames = [], None
             for spec, z in variants:
-                row, M = _features_of(z, settings, rec["path"], names)
-                rows.append(({**rec, "augmentation": spec}, row, (len(z) / settings.sample_rate, len(z) < settings.n_fft)))
+                row, M, image = _features_of(z, settings, rec["path"], names)
+                rows.append(({**rec, "augmentation": spec}, row, (len(z) / settings.sample_rate, len(z) < settings.n_fft),
+                             image))
                 frames = M if spec is None else frames
         except DecodeError as e:
             failures.append({"clip_id": rec["clip_id"], "path": rec["path"], "error": e.reason})
             continue
-        for record, row, facts in rows:
+        for record, row, facts, image in rows:
             values[len(kept)] = row
             kept.append(record)
             meta.append(facts)
+            images.append((mel_key(record["clip_id"], record["augmentation"]), image))
         sequences.append((rec["clip_id"], features.mfcc_sequence(frames, settings)))
 
     table = _table(kept, meta, values[: len(kept)], settings, failures)
     shape = (0, settings.n_mfcc, settings.sequence_frames)
+    mel_shape = (0, settings.image_bands, settings.sequence_frames)
     _save_npz_atomic(_sequence_path(part), clip_id=np.array([c for c, _ in sequences], dtype=str),
-                     mfcc=np.stack([m for _, m in sequences]) if sequences else np.zeros(shape, np.float32))
+                     mfcc=np.stack([m for _, m in sequences]) if sequences else np.zeros(shape, np.float32),
+                     mel_key=np.array([k for k, _ in images], dtype=str),
+                     mel=np.stack([m for _, m in images]) if images else np.zeros(mel_shape, np.float16))
     write_atomic(table, part)
     return BatchResult(str(part), len(sequences), False, failures, time.perf_counter() - start,
                        len(kept) - len(sequences))
 
 
-def _features_of(y: np.ndarray, settings: FeatureSettings, path: str, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One row of features (float32, every value finite) and the MFCC frames of a decoded signal."""
+def _features_of(y: np.ndarray, settings: FeatureSettings, path: str,
+                 names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row of features (float32, every value finite), the MFCC frames and the log-mel
+    image of a decoded signal."""
     y, _ = features.prepare(y, settings)
-    row, frames = features.extract(y, sr=settings.sample_rate, settings=settings)
+    row, frames, image = features.extract_frames(y, sr=settings.sample_rate, settings=settings)
     row = row.astype(np.float32)  # as stored: what overflows here is not finite either
     if not np.isfinite(row).all():
         bad = [names[i] for i in np.flatnonzero(~np.isfinite(row))[:3]]
         raise DecodeError(path, f"features not finite ({', '.join(bad)})")
-    return row, frames
+    if not np.isfinite(image).all():
+        raise DecodeError(path, "log-mel spectrogram not finite")
+    return row, frames, image
 
 
 def _table(records: list[dict[str, Any]], meta: list[tuple[float, bool]], values: np.ndarray,

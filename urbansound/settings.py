@@ -52,8 +52,12 @@ class FeatureSettings(_Frozen):
     n_bands: int = Field(64, ge=4, le=512, description="log-spaced bands of the pooled FFT spectrum")
     pcen_bands: int = Field(64, ge=1, le=512, description="bands of the pcen_* set: n_mels summed in equal groups")
     sequence_frames: int = Field(
-        173, ge=8, le=4096, description="MFCC frames kept per clip for sequence models (4 s at the defaults)"
+        173, ge=8, le=4096, description="MFCC and log-mel frames kept per clip for the sequence and "
+                                        "spectrogram models (4 s at the defaults)"
     )
+    mel_bands: int | None = Field(
+        None, ge=1, le=512, description="bands of the log-mel spectrogram stored for the cnn: n_mels summed in equal "
+                                        "groups; default 64 where it divides n_mels, else n_mels")
     augment: tuple[str, ...] = Field(
         (), description="training-time augmentations, KIND:VALUE (urbansound.augment): each adds one row per "
                         "training clip to the table; off by default")
@@ -82,11 +86,23 @@ class FeatureSettings(_Frozen):
                 f"pcen_bands={self.pcen_bands} does not divide n_mels={self.n_mels}: the PCEN bands sum equal "
                 "groups of mel bands; use a divisor (e.g. 64 or 128 for 128 mel bands)"
             )
+        if self.mel_bands is not None and self.n_mels % self.mel_bands:
+            raise ValueError(
+                f"mel_bands={self.mel_bands} does not divide n_mels={self.n_mels}: the cnn's bands sum equal "
+                "groups of mel bands; use a divisor (e.g. 64 or 128 for 128 mel bands)"
+            )
         if self.n_mfcc > self.n_mels:
             raise ValueError(
                 f"n_mfcc={self.n_mfcc} exceeds n_mels={self.n_mels}; raise n_mels or lower n_mfcc"
             )
         return self
+
+    @property
+    def image_bands(self) -> int:
+        """Bands of the cnn's log-mel images (``mel_bands``, or its default)."""
+        if self.mel_bands is not None:
+            return self.mel_bands
+        return 64 if self.n_mels % 64 == 0 else self.n_mels
 
     def fingerprint(self) -> str:
         """A short hash of every setting that changes the table (feature values, augmented rows)."""

@@ -42,13 +42,16 @@ class SubmissionResult:
 
 def predict(test_ids: list[str], features: pd.DataFrame, model: TrainedModel,
             feature_settings: FeatureSettings,
-            sequences: Callable[[list[str]], np.ndarray] | None = None) -> tuple[pd.DataFrame, list[str]]:
+            sequences: Callable[[list[str]], np.ndarray] | None = None,
+            mels: Callable[[list[str]], np.ndarray] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Predict a class for every test ID, in the order given.
 
     Parameters
     ----------
     sequences : callable, optional
         Clip IDs -> their MFCC frame sequences; needed when the model reads sequences.
+    mels : callable, optional
+        Clip IDs -> their log-mel images; needed when the model reads them (the cnn).
 
     Returns
     -------
@@ -65,6 +68,10 @@ def predict(test_ids: list[str], features: pd.DataFrame, model: TrainedModel,
             if sequences is None:
                 raise SubmissionError(f"model {model.name!r} reads MFCC sequences; none were given")
             X = sequences(have)
+        elif model.reads_mels:
+            if mels is None:
+                raise SubmissionError(f"model {model.name!r} reads log-mel images; none were given")
+            X = mels(have)
         else:
             X = rows.loc[have, model.features].to_numpy(dtype="float32")
         pred = pd.Series(model.estimator.predict(X), index=have)
@@ -115,6 +122,7 @@ def submit(dataset: Dataset, features_dir: Path, model_path: Path, out: Path) ->
     model = TrainedModel.load(model_path)
     table = table_format.read_features(features_dir)
     submission, fallback = predict(test_ids, table, model, table_format.read_settings(features_dir),
-                                   sequences=lambda ids: table_format.read_sequences(features_dir, ids))
+                                   sequences=lambda ids: table_format.read_sequences(features_dir, ids),
+                                   mels=lambda ids: table_format.read_mels(features_dir, ids))
     said = checks.prediction_warnings(submission["Class"], table.loc[table["split"] == "train", "label"].dropna())
     return SubmissionResult(write(submission, test_ids, out), len(submission), fallback, said)

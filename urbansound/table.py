@@ -3,7 +3,7 @@
 A table is a folder (``<workspace>/features/<name>/``, :mod:`urbansound.workspace`):
 Parquet parts ``part-*.parquet`` with the Arrow :func:`schema` of the settings (which it
 carries in its metadata), ``_sequences/part-*.npz`` beside each part (MFCC frame
-sequences), ``_failures.csv`` and ``_manifest.json``, which lists the parts that make the
+sequences and log-mel images), ``_failures.csv`` and ``_manifest.json``, which lists the parts that make the
 table (one settings generation; :func:`table_parts`). :mod:`urbansound.featurize` writes
 it; training, submission and the report read it only through the functions here.
 """
@@ -131,6 +131,48 @@ def read_sequences(out_dir: Path, clip_ids: list[str]) -> np.ndarray:
         raise FileNotFoundError(f"{out_dir}: no MFCC sequences for {len(absent)} clip(s), e.g. {absent[:3]}; "
                                 "re-run featurize")
     return np.stack([found[c] for c in clip_ids]).astype(np.float32, copy=False)
+
+
+def mel_key(clip_id: str, augmentation: str | None) -> str:
+    """How the log-mel images name a row: its clip id, and ``|spec`` for an augmented row."""
+    return str(clip_id) if augmentation is None or pd.isna(augmentation) else f"{clip_id}|{augmentation}"
+
+
+def read_mels(out_dir: Path, keys: list[str]) -> np.ndarray:
+    """Log-mel images of the given rows (:func:`mel_key`), in that order.
+
+    Returns
+    -------
+    np.ndarray, shape (len(keys), mel_bands * sequence_frames), float16, dB
+        Each row's (mel_bands, sequence_frames) image flattened in C order (row k is band
+        k over time): the ``cnn``'s input.
+    """
+    out_dir = Path(out_dir)
+    settings = read_settings(out_dir)
+    width = settings.image_bands * settings.sequence_frames
+    out = np.empty((len(keys), width), np.float16)
+    if not keys:
+        return out
+    where = pd.Series(np.arange(len(keys)), index=keys)
+    filled = np.zeros(len(keys), bool)
+    for part in table_parts(out_dir):
+        path = _sequence_path(part)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: log-mel images missing for {part.name}; re-run featurize")
+        with np.load(path) as z:
+            if "mel" not in z.files:
+                raise FileNotFoundError(f"{path}: written by an urbansound without log-mel images; re-run featurize")
+            have = pd.Index(z["mel_key"].astype(str))
+            take = have.isin(where.index)
+            if take.any():
+                rows = where.loc[have[take]].to_numpy()
+                out[rows] = z["mel"][take].reshape(int(take.sum()), width)
+                filled[rows] = True
+    if not filled.all():
+        absent = [keys[i] for i in np.flatnonzero(~filled)[:3]]
+        raise FileNotFoundError(f"{out_dir}: no log-mel image for {int((~filled).sum())} row(s), e.g. {absent}; "
+                                "re-run featurize")
+    return out
 
 
 def table_parts(out_dir: Path) -> list[Path]:

@@ -28,9 +28,9 @@ from urbansound.evaluation import (
 )
 from urbansound.exceptions import ModelError
 from urbansound.features import FEATURE_SETS
-from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_model
+from urbansound.models import MEL_MODELS, MODEL_NAMES, SEQUENCE_MODELS, InputShape, TrainedModel, make_model
 from urbansound.models.registry import TUNING_GRIDS, check_params
-from urbansound.models.saved import SEQUENCE_INPUT, file_digest
+from urbansound.models.saved import MEL_INPUT, SEQUENCE_INPUT, file_digest
 from urbansound.progress import Tick
 from urbansound.settings import TrainSettings
 from urbansound.workspace import CV_FILE, MANIFEST_FILE, MODEL_FILE
@@ -122,16 +122,16 @@ class TrainingData:
     """The training clips' inputs: feature set name -> matrix, and labels.
 
     Rows ``0 .. len(table) - 1`` are the clips as recorded (``table``); augmented rows, if
-    any, follow them in every table input and in ``y``, and ``source[i]`` is the row of
-    the clip that row ``i`` was made from (``source[i] == i`` for a clip as recorded).
-    Sequence inputs hold the clips as recorded only.
+    any, follow them in every table input (and the log-mel images) and in ``y``, and
+    ``source[i]`` is the row of the clip that row ``i`` was made from (``source[i] == i``
+    for a clip as recorded). Sequence inputs hold the clips as recorded only.
     """
 
     table: pd.DataFrame
     inputs: dict[str, np.ndarray]
     columns: dict[str, list[str]]
     y: np.ndarray
-    n_mfcc: int
+    shape: InputShape
     source: np.ndarray
 
     @property
@@ -140,8 +140,9 @@ class TrainingData:
 
 
 def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, sequences: bool,
-                       augmented: bool = True) -> TrainingData:
-    """The training rows of a feature table; with ``augmented``, its augmented rows too."""
+                       augmented: bool = True, mels: bool = False) -> TrainingData:
+    """The training rows of a feature table; with ``augmented``, its augmented rows too;
+    with ``sequences`` the MFCC sequences and with ``mels`` the log-mel images as inputs."""
     everything = table_format.read_features(features_dir, augmented=augmented)
     settings = table_format.read_settings(features_dir)
     is_aug = everything["augmentation"].notna()
@@ -161,7 +162,10 @@ def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, seq
     inputs = {fs: rows[cols].to_numpy(dtype=np.float32) for fs, cols in columns.items()}
     if sequences:
         inputs[SEQUENCE_INPUT] = table_format.read_sequences(features_dir, train["clip_id"].tolist())
-    return TrainingData(train, inputs, columns, rows["label"].to_numpy().astype(str), settings.n_mfcc, source)
+    if mels:
+        keys = [table_format.mel_key(c, a) for c, a in zip(rows["clip_id"], rows["augmentation"])]
+        inputs[MEL_INPUT] = table_format.read_mels(features_dir, keys)
+    return TrainingData(train, inputs, columns, rows["label"].to_numpy().astype(str), InputShape.of(settings), source)
 
 
 def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...],
@@ -175,6 +179,8 @@ def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...],
         kw = {"params": tuple(sorted(over.items())), "grid": grid}
         if m in SEQUENCE_MODELS:
             out.append(Candidate(m, SEQUENCE_INPUT, **kw))
+        elif m in MEL_MODELS:
+            out.append(Candidate(m, MEL_INPUT, **kw))
         else:
             out += [Candidate(m, fs, **kw) for fs in feature_sets]
     return out
@@ -192,13 +198,13 @@ def check_overrides(models: tuple[str, ...], params: dict[str, dict[str, Any]], 
     for model, over in params.items():
         if model not in models:
             raise ModelError(f"--set {model}.…: model {model!r} is not among --models {','.join(models)}")
-        check_params(model, make_model(model, n_mfcc=n_mfcc or 1, **over))
+        check_params(model, make_model(model, n_mfcc=n_mfcc or 1, shape=InputShape(mel_bands=8), **over))
 
 
-def _fit(c: Candidate, seed: int, n_mfcc: int, X: np.ndarray, y: np.ndarray, source: np.ndarray | None,
+def _fit(c: Candidate, seed: int, shape: InputShape, X: np.ndarray, y: np.ndarray, source: np.ndarray | None,
          groups: np.ndarray) -> tuple[Any, dict[str, Any], list[str]]:
     with checks.caught() as seen:
-        est, tuned = fit_candidate(c, seed, n_mfcc, X, y, np.arange(len(groups)), source, groups)
+        est, tuned = fit_candidate(c, seed, shape, X, y, np.arange(len(groups)), source, groups)
     return est, tuned, seen
 
 
@@ -229,7 +235,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     check_overrides(models, settings.params)
     atomic.check_writable(reports_dir, models_dir)  # before the CV, not after it
     data = load_training_data(features_dir, settings.feature_sets, sequences=bool(set(models) & SEQUENCE_MODELS),
-                              augmented=settings.augmented)
+                              augmented=settings.augmented, mels=bool(set(models) & MEL_MODELS))
     with checks.caught() as splitting:  # e.g. scikit-learn's "least populated class": summarised below
         folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
     leak = None
@@ -242,7 +248,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     if on_task is not None:
         on_task(0, total=len(candidates) * (len(folds.splits) + (len(leak.splits) if leak else 0)) + 1)
     report = cross_validate(data.inputs, data.y, candidates, folds, client, dataset=dataset, seed=settings.seed,
-                            n_mfcc=data.n_mfcc, leak_folds=leak, source=source, groups=groups, on_task=on_task)
+                            shape=data.shape, leak_folds=leak, source=source, groups=groups, on_task=on_task)
     report.warnings = data_warnings(data.table, folds, settings)
     report.raw_warnings[:0] = splitting
     report.library_warnings = checks.summarise(report.raw_warnings)
@@ -254,7 +260,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
                   "code": provenance.code_digest(), "git_commit": provenance.git_commit(),
                   "versions": provenance.package_versions(),
                   "hyper_parameters": {f"{c.model}/{c.feature_set}": provenance.jsonable_params(
-                      make_model(c.model, seed=settings.seed, n_mfcc=data.n_mfcc, **dict(c.params)).get_params())
+                      make_model(c.model, seed=settings.seed, shape=data.shape, **dict(c.params)).get_params())
                       for c in candidates},
                   "model_file": MODEL_FILE, "model_sha256": None}
     report.write(reports_dir)
@@ -263,7 +269,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     # scattered, not embedded in the task: a matrix of 8732 clips is a 14 MiB graph otherwise
     X, y = (client.scatter(a, hash=False) for a in (X_best, data.y[: len(X_best)]))
     chosen = next(c for c in candidates if (c.name, c.feature_set) == (best.model, best.feature_set))
-    estimator, tuned, seen = client.submit(_fit, chosen, settings.seed, data.n_mfcc, X, y, source, groups,
+    estimator, tuned, seen = client.submit(_fit, chosen, settings.seed, data.shape, X, y, source, groups,
                                            pure=False).result()
     report.raw_warnings += seen
     if on_task is not None:
@@ -271,7 +277,7 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     report.library_warnings = checks.summarise(report.raw_warnings)
     if tuned:
         log.info("refit %s with %s (chosen in inner folds of all training clips)", best.model, tuned)
-    features = data.columns.get(best.feature_set) or [SEQUENCE_INPUT]
+    features = data.columns.get(best.feature_set) or [best.feature_set]
     model = TrainedModel(name=best.model, feature_set=best.feature_set, estimator=estimator, features=features,
                          feature_settings=table_format.read_settings(features_dir), classes=sorted(set(data.y)),
                          cv_mean=best.mean, majority=str(pd.Series(data.y).value_counts().idxmax()),

@@ -38,6 +38,7 @@ from urbansound.features.mfcc import (
     _mfcc_names,
     delta,
     log_mel,
+    mel_image,
     mel_power,
     mfcc_features,
     mfcc_frames,
@@ -60,7 +61,8 @@ FEATURE_SETS = ("time", "fft", "mfcc", "pcen")
 
 __all__ = [
     "FEATURE_SETS", "FFT_STAT_NAMES", "MFCC_STATS", "PCEN_STATS", "TIME_NAMES", "band_edges", "band_levels",
-    "compute", "delta", "envelope", "extract", "feature_names", "fft_features", "log_mel", "mel_power",
+    "compute", "delta", "envelope", "extract", "extract_frames", "feature_names", "fft_features", "log_mel",
+    "mel_image", "mel_power",
     "mfcc_features", "mfcc_frames", "mfcc_sequence", "pcen_features", "pcen_frames", "prepare",
     "spectral_contrast", "spectrogram", "time_features",
 ]
@@ -117,6 +119,20 @@ def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[np.nd
     M : np.ndarray, shape (n_mfcc, 1 + n // hop_length), float32
         The MFCC frames the ``mfcc_*`` columns pool (for :func:`mfcc_sequence`).
     """
+    values, M, _ = extract_frames(y, sr=sr, settings=settings)
+    return values, M
+
+
+def extract_frames(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`extract`, and the log-mel image of the same mel product (:func:`mel_image`).
+
+    Returns
+    -------
+    values, M
+        As :func:`extract`.
+    image : np.ndarray, shape (mel_bands, sequence_frames), float16
+        The log-mel spectrogram the ``cnn`` reads.
+    """
     S = spectrogram(y, settings)
     mel = mel_power(S, sr=sr, settings=settings)
     M = mfcc_frames(sr=sr, settings=settings, mel=mel)
@@ -126,7 +142,7 @@ def extract(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> tuple[np.nd
         mfcc_features(M),
         pcen_features(pcen_frames(mel, sr=sr, settings=settings)),
     ])
-    return values, M
+    return values, M, mel_image(mel, settings)
 
 
 def compute(y: np.ndarray, *, sr: int, settings: FeatureSettings) -> dict[str, float]:

@@ -175,6 +175,35 @@ def mfcc_sequence(x: np.ndarray, settings: FeatureSettings, *, sr: int | None = 
     return out
 
 
+def mel_image(mel: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """The log-mel spectrogram the ``cnn`` learns from, of fixed size.
+
+    The mel power's ``n_mels`` bands summed in ``mel_bands`` equal groups, in dB as
+    :func:`log_mel` (ref 1, floor 1e-10, top 80 dB), then cut to ``sequence_frames``
+    frames; a shorter clip is looped (its frames repeated from the start) to fill them, so
+    that every patch the network sees holds the sound, not padding.
+
+    Parameters
+    ----------
+    mel : np.ndarray, shape (n_frames, n_mels)
+        Mel power (:func:`mel_power`).
+    settings : FeatureSettings
+        ``mel_bands`` and ``sequence_frames``.
+
+    Returns
+    -------
+    np.ndarray, shape (mel_bands, sequence_frames), float16, dB re 1
+        float16 (a resolution of 1/32 dB or better in this range) halves what the table
+        and a worker hold.
+    """
+    n_frames, n_mels = mel.shape
+    grouped = mel.reshape(n_frames, settings.image_bands, n_mels // settings.image_bands).sum(axis=2)
+    db = 10.0 * np.log10(np.maximum(grouped, MEL_AMIN))
+    db = np.maximum(db, db.max() - MEL_TOP_DB).T
+    reps = -(-settings.sequence_frames // max(1, n_frames))
+    return np.ascontiguousarray(np.tile(db, (1, reps))[:, : settings.sequence_frames], dtype=np.float16)
+
+
 def delta(M: np.ndarray, *, order: int = 1, width: int = DELTA_WIDTH) -> np.ndarray:
     """Time derivative of frame features, as ``librosa.feature.delta(M, width, order)``.
 

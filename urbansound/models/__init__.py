@@ -6,19 +6,39 @@ scikit-learn (seconds); :func:`make_model` and :class:`TrainedModel` load on fir
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from urbansound.exceptions import ModelError
 
 MODEL_NAMES: tuple[str, ...] = (
-    "logreg", "mlp", "tree", "forest", "hgb", "svm", "knn", "gd-logreg", "fnn", "vote", "rnn",
+    "logreg", "mlp", "tree", "forest", "hgb", "svm", "knn", "gd-logreg", "fnn", "vote", "cnn", "rnn",
 )
 """Every model the registry builds (:func:`urbansound.models.registry.make_model`)."""
 
 SEQUENCE_MODELS = frozenset({"rnn"})
 """Models that take MFCC frame sequences (flattened frame-major) instead of a feature table."""
 
-__all__ = ["MODEL_NAMES", "SEQUENCE_MODELS", "TrainedModel", "make_model", "parse_override"]
+MEL_MODELS = frozenset({"cnn"})
+"""Models that take log-mel images (flattened band-major, every row of the table) instead of columns."""
+
+
+@dataclass(frozen=True)
+class InputShape:
+    """Rows per frame of the frame inputs, from the feature settings: MFCC coefficients
+    (the ``rnn``'s sequences) and log-mel bands (the ``cnn``'s images)."""
+
+    n_mfcc: int | None = None
+    mel_bands: int | None = None
+
+    @classmethod
+    def of(cls, settings: Any) -> "InputShape":
+        """The shape of a table's frame inputs (a :class:`urbansound.settings.FeatureSettings`)."""
+        return cls(n_mfcc=settings.n_mfcc, mel_bands=settings.image_bands)
+
+
+__all__ = ["InputShape", "MEL_MODELS", "MODEL_NAMES", "SEQUENCE_MODELS", "TrainedModel", "make_model",
+           "parse_override"]
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:

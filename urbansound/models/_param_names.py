@@ -79,6 +79,10 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
         "logreg__standardscaler__with_std", "logreg__steps", "logreg__transform_input", "logreg__verbose",
         "n_jobs", "verbose", "voting", "weights",
     ),
+    "cnn": (
+        "batch_size", "channels", "dropout", "epochs", "freq_mask", "lr", "mixup", "n_bands", "patch", "pool",
+        "random_state", "threads", "time_mask", "weight_decay",
+    ),
     "rnn": (
         "functiontransformer", "functiontransformer__accept_sparse", "functiontransformer__check_inverse",
         "functiontransformer__feature_names_out", "functiontransformer__func", "functiontransformer__inv_kw_args",

@@ -3,8 +3,9 @@
 scikit-learn's, each a pipeline with the scaling it needs:
 ``logreg, mlp, tree, forest, hgb, svm, knn``; the seed project's own, trained by
 gradient descent in NumPy (:mod:`urbansound.models.nn`): ``gd-logreg, fnn`` on feature
-tables and ``rnn`` on MFCC frame sequences; and ``vote``, a soft-voting ensemble of
-``logreg`` and ``fnn``.
+tables and ``rnn`` on MFCC frame sequences; ``vote``, a soft-voting ensemble of
+``logreg`` and ``fnn``; and ``cnn``, a convolutional network on log-mel images in PyTorch
+(:mod:`urbansound.models.cnn`, an optional dependency).
 
 Every learned step (scaler, network, ensemble member) sits inside the estimator, so
 cross-validation fits all of it on the training side of each split only.
@@ -31,7 +32,8 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from urbansound.exceptions import ModelError
-from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, parse_override  # noqa: F401 (its old home)
+from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, InputShape, parse_override  # noqa: F401 (its old home)
+from urbansound.models.cnn import ConvNetClassifier
 from urbansound.models.nn import (
     FeedForwardNetwork,
     GDLogisticRegression,
@@ -132,7 +134,14 @@ def _vote(seed: int) -> BaseEstimator:
         voting="soft")
 
 
+def _cnn(seed: int) -> ConvNetClassifier:
+    # Measured on the real development clips (README, Measured; benchmarks/real_cnn.py).
+    return ConvNetClassifier(pool=2, patch=64, channels="16+32+64+64", epochs=20, lr=3e-3, weight_decay=1e-3,
+                             batch_size=64, dropout=0.3, random_state=seed)
+
+
 _FACTORIES["vote"] = _vote
+_FACTORIES["cnn"] = _cnn
 if (*_FACTORIES, *sorted(SEQUENCE_MODELS)) != MODEL_NAMES:  # the names the CLI lists without importing this
     raise ImportError(f"urbansound.models.MODEL_NAMES is out of date: the registry builds {(*_FACTORIES, *sorted(SEQUENCE_MODELS))}")
 
@@ -171,20 +180,27 @@ def valid_params(name: str, *, n_mfcc: int | None = None) -> list[str]:
     return sorted(make_model(name, n_mfcc=n_mfcc or 1).get_params(deep=True))
 
 
-def make_model(name: str, *, seed: int = 0, n_mfcc: int | None = None, **params: Any) -> BaseEstimator:
+def make_model(name: str, *, seed: int = 0, n_mfcc: int | None = None, shape: InputShape | None = None,
+               **params: Any) -> BaseEstimator:
     """A fresh, unfitted estimator by name.
 
     Parameters
     ----------
     n_mfcc : int, optional
-        MFCC rows of the frame sequences (sequence models only).
+        MFCC rows of the frame sequences (sequence models only); default ``shape.n_mfcc``.
+    shape : InputShape, optional
+        Rows per frame of the frame inputs (the ``rnn``'s MFCC, the ``cnn``'s mel bands).
     **params
         Overrides of the estimator's parameters (``set_params`` names).
     """
+    if shape is not None and n_mfcc is None:
+        n_mfcc = shape.n_mfcc
     if name == "rnn":
         model = _rnn(seed, n_mfcc)
     elif name in _FACTORIES:
         model = _FACTORIES[name](seed)
+        if name == "cnn" and shape is not None:
+            model.set_params(n_bands=shape.mel_bands)
     else:
         raise ModelError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)} (or 'all')")
     if params:

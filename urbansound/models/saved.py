@@ -24,6 +24,9 @@ from urbansound.settings import FeatureSettings
 SEQUENCE_INPUT = "mfcc-seq"
 """The input name of MFCC frame sequences (stored beside the feature table)."""
 
+MEL_INPUT = "mel"
+"""The input name of the log-mel images (stored beside the feature table, every row)."""
+
 FORMAT = "urbansound-model"
 FORMAT_VERSION = 1
 
@@ -33,6 +36,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "urbansound.models.nn.logreg.GDLogisticRegression",
     "urbansound.models.nn.rnn.RecurrentNetwork",
     "urbansound.models.registry.rnn_inputs",
+    # the cnn: its weights are NumPy arrays in a dict, its architecture numbers and lists
+    "urbansound.models.cnn.ConvNetClassifier",
     # scikit-learn internals that skops does not trust by default
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -71,6 +76,11 @@ class TrainedModel:
         """Whether the model reads MFCC frame sequences rather than table columns."""
         return self.feature_set == SEQUENCE_INPUT
 
+    @property
+    def reads_mels(self) -> bool:
+        """Whether the model reads the log-mel images rather than table columns."""
+        return self.feature_set == MEL_INPUT
+
     def check_features(self, columns: list[str], settings: FeatureSettings) -> None:
         """Refuse a feature table the model was not trained on."""
         if settings.feature_fingerprint() != self.feature_settings.feature_fingerprint():
@@ -79,7 +89,7 @@ class TrainedModel:
                 f"the table was computed with {settings.model_dump()}; re-run featurize with the model's "
                 "settings or retrain"
             )
-        absent = [] if self.reads_sequences else [c for c in self.features if c not in columns]
+        absent = [] if self.reads_sequences or self.reads_mels else [c for c in self.features if c not in columns]
         if absent:
             raise ModelError(
                 f"the feature table lacks {len(absent)} column(s) the model was trained on "
