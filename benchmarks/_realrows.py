@@ -32,6 +32,11 @@ class RealRows:
         columns = feature_columns(self.rows, feature_set)
         return columns, self.rows[columns].to_numpy(np.float32)
 
+    def mels(self) -> np.ndarray:
+        """Every row's log-mel image (the cnn's input, float16), in the order of ``rows``."""
+        keys = [table.mel_key(c, aug) for c, aug in zip(self.rows["clip_id"], self.rows["augmentation"])]
+        return table.read_mels(self.features, keys)
+
 
 def parse_args(doc: str, workspace: str) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -20,6 +20,7 @@ from urbansound.atomic import atomic_path
 from urbansound.datasets import Dataset
 from urbansound.exceptions import SubmissionError
 from urbansound.models import TrainedModel
+from urbansound.models.saved import MEL_INPUT
 from urbansound.settings import CLASSES, FeatureSettings
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def predict(test_ids: list[str], features: pd.DataFrame, model: TrainedModel,
             if mels is None:
                 raise SubmissionError(f"model {model.name!r} reads log-mel images; none were given")
             X = mels(have)
+            if model.feature_set != MEL_INPUT:  # a feature set's columns, then the image
+                X = np.hstack([rows.loc[have, model.features].to_numpy(dtype="float32"), X.astype(np.float32)])
         else:
             X = rows.loc[have, model.features].to_numpy(dtype="float32")
         pred = pd.Series(model.estimator.predict(X), index=have)

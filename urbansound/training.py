@@ -28,7 +28,7 @@ from urbansound.evaluation import (
 )
 from urbansound.exceptions import ModelError
 from urbansound.features import FEATURE_SETS
-from urbansound.models import MEL_MODELS, MODEL_NAMES, SEQUENCE_MODELS, InputShape, TrainedModel, make_model
+from urbansound.models import HYBRID_MODELS, MEL_MODELS, MODEL_NAMES, SEQUENCE_MODELS, InputShape, TrainedModel, make_model
 from urbansound.models.registry import TUNING_GRIDS, check_params
 from urbansound.models.saved import MEL_INPUT, SEQUENCE_INPUT, file_digest
 from urbansound.progress import Tick
@@ -140,9 +140,10 @@ class TrainingData:
 
 
 def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, sequences: bool,
-                       augmented: bool = True, mels: bool = False) -> TrainingData:
+                       augmented: bool = True, mels: bool = False, hybrid: bool = False) -> TrainingData:
     """The training rows of a feature table; with ``augmented``, its augmented rows too;
-    with ``sequences`` the MFCC sequences and with ``mels`` the log-mel images as inputs."""
+    with ``sequences`` the MFCC sequences, with ``mels`` the log-mel images, with ``hybrid``
+    each feature set's columns followed by the image (``<set>+mel``) as inputs."""
     everything = table_format.read_features(features_dir, augmented=augmented)
     settings = table_format.read_settings(features_dir)
     is_aug = everything["augmentation"].notna()
@@ -162,10 +163,20 @@ def load_training_data(features_dir: Path, feature_sets: tuple[str, ...], *, seq
     inputs = {fs: rows[cols].to_numpy(dtype=np.float32) for fs, cols in columns.items()}
     if sequences:
         inputs[SEQUENCE_INPUT] = table_format.read_sequences(features_dir, train["clip_id"].tolist())
-    if mels:
+    if mels or hybrid:
         keys = [table_format.mel_key(c, a) for c, a in zip(rows["clip_id"], rows["augmentation"])]
-        inputs[MEL_INPUT] = table_format.read_mels(features_dir, keys)
+        images = table_format.read_mels(features_dir, keys)
+        for fs in feature_sets if hybrid else ():
+            inputs[hybrid_input(fs)] = np.hstack([inputs[fs], images.astype(np.float32)])
+            columns[hybrid_input(fs)] = columns[fs]
+        if mels:
+            inputs[MEL_INPUT] = images
     return TrainingData(train, inputs, columns, rows["label"].to_numpy().astype(str), InputShape.of(settings), source)
+
+
+def hybrid_input(feature_set: str) -> str:
+    """The input name of a feature set's columns followed by the log-mel image."""
+    return f"{feature_set}+{MEL_INPUT}"
 
 
 def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...],
@@ -181,6 +192,8 @@ def candidates_for(models: tuple[str, ...], feature_sets: tuple[str, ...],
             out.append(Candidate(m, SEQUENCE_INPUT, **kw))
         elif m in MEL_MODELS:
             out.append(Candidate(m, MEL_INPUT, **kw))
+        elif m in HYBRID_MODELS:
+            out += [Candidate(m, hybrid_input(fs), **kw) for fs in feature_sets]
         else:
             out += [Candidate(m, fs, **kw) for fs in feature_sets]
     return out
@@ -235,7 +248,8 @@ def train(features_dir: Path, settings: TrainSettings, *, dataset: str, reports_
     check_overrides(models, settings.params)
     atomic.check_writable(reports_dir, models_dir)  # before the CV, not after it
     data = load_training_data(features_dir, settings.feature_sets, sequences=bool(set(models) & SEQUENCE_MODELS),
-                              augmented=settings.augmented, mels=bool(set(models) & MEL_MODELS))
+                              augmented=settings.augmented, mels=bool(set(models) & MEL_MODELS),
+                              hybrid=bool(set(models) & HYBRID_MODELS))
     with checks.caught() as splitting:  # e.g. scikit-learn's "least populated class": summarised below
         folds = make_folds(data.table, settings.cv, n_splits=settings.n_splits, seed=settings.seed)
     leak = None

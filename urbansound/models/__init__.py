@@ -12,7 +12,7 @@ from typing import Any
 from urbansound.exceptions import ModelError
 
 MODEL_NAMES: tuple[str, ...] = (
-    "logreg", "mlp", "tree", "forest", "hgb", "svm", "knn", "gd-logreg", "fnn", "vote", "cnn", "rnn",
+    "logreg", "mlp", "tree", "forest", "hgb", "svm", "knn", "gd-logreg", "fnn", "vote", "cnn", "cnn-fnn", "rnn",
 )
 """Every model the registry builds (:func:`urbansound.models.registry.make_model`)."""
 
@@ -22,6 +22,9 @@ SEQUENCE_MODELS = frozenset({"rnn"})
 MEL_MODELS = frozenset({"cnn"})
 """Models that take log-mel images (flattened band-major, every row of the table) instead of columns."""
 
+HYBRID_MODELS = frozenset({"cnn-fnn"})
+"""Models that take a feature set's columns followed by the log-mel image (input ``<set>+mel``)."""
+
 
 @dataclass(frozen=True)
 class InputShape:
@@ -30,14 +33,15 @@ class InputShape:
 
     n_mfcc: int | None = None
     mel_bands: int | None = None
+    mel_frames: int | None = None
 
     @classmethod
     def of(cls, settings: Any) -> "InputShape":
         """The shape of a table's frame inputs (a :class:`urbansound.settings.FeatureSettings`)."""
-        return cls(n_mfcc=settings.n_mfcc, mel_bands=settings.image_bands)
+        return cls(n_mfcc=settings.n_mfcc, mel_bands=settings.image_bands, mel_frames=settings.sequence_frames)
 
 
-__all__ = ["InputShape", "MEL_MODELS", "MODEL_NAMES", "SEQUENCE_MODELS", "TrainedModel", "make_model",
+__all__ = ["HYBRID_MODELS", "InputShape", "MEL_MODELS", "MODEL_NAMES", "SEQUENCE_MODELS", "TrainedModel", "make_model",
            "parse_override"]
 
 

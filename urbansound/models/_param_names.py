@@ -83,6 +83,14 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
         "batch_size", "channels", "dropout", "epochs", "freq_mask", "lr", "mixup", "n_bands", "patch", "pool",
         "random_state", "threads", "time_mask", "weight_decay",
     ),
+    "cnn-fnn": (
+        "cnn_weight", "image", "image__batch_size", "image__channels", "image__dropout", "image__epochs",
+        "image__freq_mask", "image__lr", "image__mixup", "image__n_bands", "image__patch", "image__pool",
+        "image__random_state", "image__threads", "image__time_mask", "image__weight_decay", "n_image", "table",
+        "table__activation", "table__alpha_leaky", "table__batch_size", "table__early_stopping", "table__epochs",
+        "table__eta", "table__hidden", "table__lam", "table__momentum", "table__patience", "table__random_state",
+        "table__solver", "table__tol", "table__validation_fraction",
+    ),
     "rnn": (
         "functiontransformer", "functiontransformer__accept_sparse", "functiontransformer__check_inverse",
         "functiontransformer__feature_names_out", "functiontransformer__func", "functiontransformer__inv_kw_args",

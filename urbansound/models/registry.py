@@ -4,8 +4,9 @@ scikit-learn's, each a pipeline with the scaling it needs:
 ``logreg, mlp, tree, forest, hgb, svm, knn``; the seed project's own, trained by
 gradient descent in NumPy (:mod:`urbansound.models.nn`): ``gd-logreg, fnn`` on feature
 tables and ``rnn`` on MFCC frame sequences; ``vote``, a soft-voting ensemble of
-``logreg`` and ``fnn``; and ``cnn``, a convolutional network on log-mel images in PyTorch
-(:mod:`urbansound.models.cnn`, an optional dependency).
+``logreg`` and ``fnn``; ``cnn``, a convolutional network on log-mel images in PyTorch
+(:mod:`urbansound.models.cnn`, an optional dependency); and ``cnn-fnn``, the soft vote of
+``fnn`` on a feature set and ``cnn`` on the images (:mod:`urbansound.models.hybrid`).
 
 Every learned step (scaler, network, ensemble member) sits inside the estimator, so
 cross-validation fits all of it on the training side of each split only.
@@ -34,6 +35,7 @@ from sklearn.tree import DecisionTreeClassifier
 from urbansound.exceptions import ModelError
 from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, InputShape, parse_override  # noqa: F401 (its old home)
 from urbansound.models.cnn import ConvNetClassifier
+from urbansound.models.hybrid import TableImageVote
 from urbansound.models.nn import (
     FeedForwardNetwork,
     GDLogisticRegression,
@@ -142,6 +144,7 @@ def _cnn(seed: int) -> ConvNetClassifier:
 
 _FACTORIES["vote"] = _vote
 _FACTORIES["cnn"] = _cnn
+_FACTORIES["cnn-fnn"] = lambda seed: TableImageVote(table=_fnn(seed), image=_cnn(seed), cnn_weight=0.5)
 if (*_FACTORIES, *sorted(SEQUENCE_MODELS)) != MODEL_NAMES:  # the names the CLI lists without importing this
     raise ImportError(f"urbansound.models.MODEL_NAMES is out of date: the registry builds {(*_FACTORIES, *sorted(SEQUENCE_MODELS))}")
 
@@ -201,6 +204,10 @@ def make_model(name: str, *, seed: int = 0, n_mfcc: int | None = None, shape: In
         model = _FACTORIES[name](seed)
         if name == "cnn" and shape is not None:
             model.set_params(n_bands=shape.mel_bands)
+        if name == "cnn-fnn" and shape is not None:
+            model.set_params(image__n_bands=shape.mel_bands,
+                             n_image=None if None in (shape.mel_bands, shape.mel_frames)
+                             else shape.mel_bands * shape.mel_frames)
     else:
         raise ModelError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)} (or 'all')")
     if params:

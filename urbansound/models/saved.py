@@ -38,6 +38,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "urbansound.models.registry.rnn_inputs",
     # the cnn: its weights are NumPy arrays in a dict, its architecture numbers and lists
     "urbansound.models.cnn.ConvNetClassifier",
+    "urbansound.models.hybrid.TableImageVote",
     # scikit-learn internals that skops does not trust by default
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -78,8 +79,8 @@ class TrainedModel:
 
     @property
     def reads_mels(self) -> bool:
-        """Whether the model reads the log-mel images rather than table columns."""
-        return self.feature_set == MEL_INPUT
+        """Whether the model reads the log-mel images (alone, or after ``features``: ``<set>+mel``)."""
+        return self.feature_set == MEL_INPUT or self.feature_set.endswith(f"+{MEL_INPUT}")
 
     def check_features(self, columns: list[str], settings: FeatureSettings) -> None:
         """Refuse a feature table the model was not trained on."""
@@ -89,7 +90,8 @@ class TrainedModel:
                 f"the table was computed with {settings.model_dump()}; re-run featurize with the model's "
                 "settings or retrain"
             )
-        absent = [] if self.reads_sequences or self.reads_mels else [c for c in self.features if c not in columns]
+        table_input = not (self.reads_sequences or self.feature_set == MEL_INPUT)
+        absent = [c for c in self.features if c not in columns] if table_input else []
         if absent:
             raise ModelError(
                 f"the feature table lacks {len(absent)} column(s) the model was trained on "
