@@ -151,3 +151,19 @@ def test_mel_images_are_stored_for_every_row_and_read_in_order(us8k_dataset, tmp
     with pytest.raises(FileNotFoundError, match="no log-mel image"):
         table.read_mels(out, ["nope"])
     assert isinstance(rows, pd.DataFrame)
+
+
+def test_the_vote_fits_both_members_on_its_columns_and_averages_them(rng):
+    from urbansound.models.hybrid import TableImageVote
+
+    X, y = images(rng, 64)
+    table = rng.normal(0, 1, (64, 3)).astype(np.float32)
+    model = make_model("cnn-fnn", shape=InputShape(n_mfcc=2, mel_bands=BANDS, mel_frames=FRAMES),
+                       **{f"image__{k}": v for k, v in {**TINY, "epochs": 2}.items()}, table__epochs=2)
+    assert isinstance(model, TableImageVote) and model.n_image == BANDS * FRAMES
+    model.fit(np.hstack([table, X]), y)
+    both = np.hstack([table, X])
+    expected = 0.5 * model.table_.predict_proba(table) + 0.5 * model.image_.predict_proba(X)
+    np.testing.assert_allclose(model.predict_proba(both), expected)
+    with pytest.raises(ModelError, match="cnn_weight=2"):
+        check_params("cnn-fnn", make_model("cnn-fnn", cnn_weight=2.0))

@@ -675,7 +675,9 @@ def test_constraints_pin_every_dependency_within_pyproject():
 def test_dockerfile_installs_the_package_the_makefile_installs(instructions):
     """COPY pyproject.toml (and what it builds) to a folder, then `pip install .` there, not editable."""
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"pip install [^\n]*-e \.(\s|$)", makefile), "the Makefile no longer installs `-e .`"
+    # `-e .`, or with the optional extras the Makefile switches (`-e '.$(EXTRAS)'`, `-e '.[dev]'`)
+    assert re.search(r"pip install [^\n]*-e '?\.(\[[\w,]*\]|\$\(EXTRAS\w*\))?'?(\s|$)", makefile), \
+        "the Makefile no longer installs `-e .`"
     find = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
     packages = sorted(p.name for p in ROOT.iterdir()
                       if (p / "__init__.py").is_file() and any(fnmatch(p.name, pat) for pat in find))

@@ -4,7 +4,8 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification
 
 from urbansound.exceptions import ModelError
-from urbansound.models import MEL_MODELS, MODEL_NAMES, SEQUENCE_MODELS, TrainedModel, make_model
+from urbansound.models import (HYBRID_MODELS, MEL_MODELS, MODEL_NAMES, SEQUENCE_MODELS, TrainedModel,
+                               make_model)
 from urbansound.models.registry import pool_frames
 from urbansound.settings import FeatureSettings
 
@@ -20,7 +21,8 @@ SLOW_MODELS = {"hgb", "forest", "svm", "vote"}  # seconds each: the full suite o
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_MODELS else n
-                                  for n in MODEL_NAMES if n not in SEQUENCE_MODELS | MEL_MODELS])
+                                  for n in MODEL_NAMES
+                                  if n not in SEQUENCE_MODELS | MEL_MODELS | HYBRID_MODELS])
 def test_every_table_model_learns(name, data):
     X, y = data
     model = make_model(name, seed=3)
