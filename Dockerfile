@@ -16,7 +16,8 @@ ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
 # NUMBA_CACHE_DIR: the feature kernels compile on first use and cache the machine code;
-# site-packages is not the app user's to write, /tmp always is (a few seconds per container).
+# site-packages is not the app user's to write, /tmp always is. librosa's kernels are
+# compiled into it at build time, by one process (numba/numba#10128, see urbansound/_librosa.py).
 # PREFECT_HOME: the Prefect server's SQLite database and the clients' settings, the app user's.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -45,12 +46,15 @@ RUN pip install --no-cache-dir -c constraints.txt .
 COPY urbansound ./urbansound
 RUN pip install --no-cache-dir --no-deps --force-reinstall . \
  && python -c "import soundfile; print('libsndfile', soundfile.__libsndfile_version__)" \
- && urbansound --help > /dev/null
+ && urbansound --help > /dev/null \
+ && python -c "import urbansound._librosa"
 
 # The working directory of every service: `--workspace data` resolves to /app/data,
 # the ./data bind mount in docker-compose.yml.
 WORKDIR /app
-RUN mkdir -p /app/data /home/app/.prefect && chown app:app /app /app/data /home/app/.prefect
+RUN mkdir -p /app/data /home/app/.prefect \
+ && chown app:app /app /app/data /home/app/.prefect \
+ && chown -R app:app "${NUMBA_CACHE_DIR}"
 USER ${APP_UID}:${APP_GID}
 
 CMD ["urbansound", "--help"]

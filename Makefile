@@ -37,12 +37,20 @@ define install_torch
 		$(BIN)/python -m pip install --quiet $(TORCH) || exit 1; fi
 endef
 
+# librosa's Numba kernels compiled into the cache once, by one process, right after the
+# install: concurrent first compiles in several processes can corrupt the cache and crash
+# (numba/numba#10128; urbansound/_librosa.py also locks every later import, issue 26).
+define warm_numba
+	$(BIN)/python -c "import urbansound._librosa"
+endef
+
 # Stamp files so that an unchanged pyproject.toml installs nothing on the second run.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(install_torch)
 	[ -x $(BIN)/uv ] && $(BIN)/uv pip install $(UV_FLAGS) -e '.$(EXTRAS)' \
 	|| { [ ! -x $(BIN)/uv ] || echo "make: uv could not install; installing with pip" >&2; \
 	     $(BIN)/python -m pip install --quiet -e '.$(EXTRAS)' ; }
+	$(warm_numba)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -50,6 +58,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	[ -x $(BIN)/uv ] && $(BIN)/uv pip install $(UV_FLAGS) -e '.$(EXTRAS_DEV)' \
 	|| { [ ! -x $(BIN)/uv ] || echo "make: uv could not install; installing with pip" >&2; \
 	     $(BIN)/python -m pip install --quiet -e '.$(EXTRAS_DEV)' ; }
+	$(warm_numba)
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

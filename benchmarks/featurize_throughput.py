@@ -265,7 +265,7 @@ def say(msg: str) -> None:
 # ---------------------------------------------------------------- (a) notebook baseline
 def notebook_features(path: str) -> np.ndarray:
     """What a notebook does per clip: load, then one librosa call (one STFT) per feature."""
-    import librosa
+    from urbansound._librosa import librosa
 
     y, sr = librosa.load(path, sr=22050)
     feats = [

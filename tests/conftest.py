@@ -22,6 +22,10 @@ os.environ.setdefault("LOKY_MAX_CPU_COUNT", str(os.cpu_count() or 1))
 # two-core machine while other jobs ran: "Timed out while attempting to connect").
 HARNESS_STARTUP_S = 120
 
+# librosa (and its Numba gufuncs: compiled or loaded from the cache) before any test starts a
+# Dask worker or the Prefect server, under the package's cache lock (issue 26, numba#10128).
+import urbansound._librosa  # noqa: E402,F401
+
 # Real clips to check against (never committed): $URBANSOUND_REALDATA, else ../shared/realdata.
 REALDATA = Path(os.environ.get("URBANSOUND_REALDATA") or Path(__file__).resolve().parents[2] / "shared" / "realdata")
 

@@ -73,13 +73,13 @@ def _speed(y: np.ndarray, factor: float, sr: int, clip_id: str) -> np.ndarray:
 
 
 def _pitch(y: np.ndarray, steps: float, sr: int, clip_id: str) -> np.ndarray:
-    import librosa
+    from urbansound._librosa import librosa
 
     return librosa.effects.pitch_shift(y, sr=sr, n_steps=steps)
 
 
 def _stretch(y: np.ndarray, rate: float, sr: int, clip_id: str) -> np.ndarray:
-    import librosa
+    from urbansound._librosa import librosa
 
     if len(y) < 2048:  # the phase vocoder needs one frame; a shorter clip keeps its length
         return y

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import librosa
 import numpy as np
 import scipy.fft
 import scipy.ndimage
 
+from urbansound._librosa import librosa
 from urbansound.features import _kernels
 from urbansound.features._common import _index_width
 from urbansound.features.spectral import spectrogram

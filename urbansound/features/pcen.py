@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import librosa
 import numpy as np
 
+from urbansound._librosa import librosa
 from urbansound.features._common import _index_width
 from urbansound.settings import FeatureSettings
 
