@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
@@ -37,8 +38,6 @@ GUFUNC_MODULES = ("librosa.core.audio", "librosa.core.pitch", "librosa.util.util
 
 def lock_path() -> Path:
     """The lock file: one per librosa install and Numba cache folder, in the temp folder."""
-    import importlib.util
-
     spec = importlib.util.find_spec("librosa")
     where = spec.origin if spec is not None and spec.origin else "librosa"
     key = f"{where}|{os.environ.get('NUMBA_CACHE_DIR', '')}"
@@ -70,14 +69,9 @@ def numba_cache_lock() -> Iterator[bool]:
     except OSError:
         yield False
         return
-    try:
+    with handle:  # closing the file releases the flock
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    finally:
-        handle.close()
+        yield True
 
 
 def _import() -> object:
