@@ -1,4 +1,5 @@
-"""The cnn on real clips: alone, with each augmentation, in the ensemble, and its learning curve.
+"""Learned representations on real clips: skm-fnn, the cnn (alone, with each augmentation,
+in the vote) and their learning curves beside the default's.
 
 Featurizes a real UrbanSound8K-layout dataset once with the default recipe's augmentation
 (default: the development set ``data/raw/us8k-dev``), then fits, exactly as ``urbansound
@@ -7,21 +8,22 @@ rows made from them; only clips as recorded are scored):
 
 1. A table, under the official folds (leave one fold out) and grouped by recording
    (stratified 5-fold, seed 0): mean +- std over folds, train accuracy, fitting seconds,
-   for the default (``fnn`` on all feature sets), the ``cnn`` with the registry's
-   settings, the cnn with mixup, with SpecAugment masks, without the speed rows, and the
-   ``cnn-fnn`` soft vote. The vote's probabilities are the mean of its two members' (the
-   same fits as the ``fnn`` and ``cnn`` rows: ``TableImageVote`` fits exactly these two
-   models on the same rows with the same seeds), so it costs no extra fit.
+   for the default (``fnn`` on all feature sets), ``skm-fnn`` (the fnn on all feature sets
+   and spherical k-means codes of log-mel shingles), the ``cnn`` with the registry's
+   settings and the ``cnn-fnn`` soft vote. The vote's probabilities are the mean of its two
+   members' (the same fits as the ``fnn`` and ``cnn`` rows: ``TableImageVote`` fits exactly
+   these two models on the same rows with the same seeds), so it costs no extra fit.
 2. A learning curve under grouped 5-fold: each split's training side cut to 25%, 50% and
-   100% of its recordings (per class, one draw), for the fnn, the cnn and the vote; the
-   least-squares slope of accuracy against log2 of the training clips (points per
+   100% of its recordings (per class, one draw), for the fnn, skm-fnn, the cnn and the
+   vote; the least-squares slope of accuracy against log2 of the training clips (points per
    doubling), the evidence that carries to the full dataset's ~7,860 training clips.
+3. The cnn with each augmentation (mixup, SpecAugment masks) and without the speed rows.
 
     .venv/bin/python ../shared/realdata/us8k_dev/materialize.py data/raw/us8k-dev
     .venv/bin/python benchmarks/real_cnn.py [--data data/raw/us8k-dev] [--workspace /tmp/w]
 
 Each fit runs in its own process with one PyTorch thread, two at a time on two cores.
-About 35 minutes on two idle cores for the development set (see the README, Measured).
+About 45 minutes on two idle cores for the development set (see the README, Measured).
 """
 
 from __future__ import annotations
@@ -50,10 +52,15 @@ def cnn(**params) -> Callable:
     return lambda: make_model("cnn", shape=SHAPE, threads=1, **params)
 
 
-# label, factory, input ("all" columns or "mel" images), fitted on the speed rows too, --set flags
+# label, factory, input ("all" columns, "mel" images or both), fitted on the speed rows too, --set flags
 RECIPES: list[tuple[str, Callable, str, bool, str]] = [
     ("default: fnn, all feature sets", lambda: make_model("fnn"), "all", True, "--models fnn"),
+    ("skm-fnn: fnn on all feature sets + spherical k-means codes", lambda: make_model("skm-fnn", shape=SHAPE),
+     "all+mel", True, "--models skm-fnn"),
     ("cnn", cnn(), "mel", True, "--models cnn"),
+]
+FNN, CNN = RECIPES[0][0], RECIPES[2][0]
+AUGMENTED: list[tuple[str, Callable, str, bool, str]] = [
     ("cnn + mixup 0.2", cnn(mixup=0.2), "mel", True, "--models cnn --set cnn.mixup=0.2"),
     ("cnn + masks (8 bands, 12 frames)", cnn(freq_mask=8, time_mask=12), "mel", True,
      "--models cnn --set cnn.freq_mask=8 --set cnn.time_mask=12"),
@@ -67,11 +74,11 @@ def main() -> None:
     r = featurized(a, tuple(DEFAULT_AUGMENT))
     recorded, source, own, y = r.recorded, r.source, r.own, r.y
     inputs = {"all": r.matrix("all")[1], "mel": r.mels()}
+    inputs["all+mel"] = np.hstack([inputs["all"], inputs["mel"].astype(np.float32)])
     protocols = {"official": make_folds(recorded, "official").splits,
                  "grouped": make_folds(recorded, "grouped", n_splits=5).splits}
 
-    def fit(make: Callable, name: str, augmented: bool, train: np.ndarray, test: np.ndarray):
-        X = inputs[name]
+    def fit(make: Callable, X: np.ndarray, augmented: bool, train: np.ndarray, test: np.ndarray):
         rows = training_rows(train, source, len(source)) if augmented else own[train]
         started = time.perf_counter()
         model = make().fit(X[rows], y[source[rows]])
@@ -86,19 +93,24 @@ def main() -> None:
         train = [accuracy(res[1], res[2], y[tr]) for res, (tr, _) in zip(results, splits)]
         return f"{np.mean(test):.3f} +- {np.std(test):.3f} ({np.mean(train):.2f})"
 
-    print("| recipe | " + " | ".join(f"{p} (train) | fit s" for p in protocols) + " | train flags |")
-    print("|---|" + "---|---|" * len(protocols) + "---|", flush=True)
+    header = "| recipe | " + " | ".join(f"{p} (train) | fit s" for p in protocols) + " | train flags |"
+    rule = "|---|" + "---|---|" * len(protocols) + "---|"
     kept: dict[tuple[str, str], list] = {}
-    for label, make, name, augmented, flags in RECIPES:
-        cells = []
-        for proto, splits in protocols.items():
-            out = Parallel(n_jobs=a.workers)(delayed(fit)(make, name, augmented, tr, te) for tr, te in splits)
-            kept[(label, proto)] = out
-            cells += [cell(out, splits), f"{sum(o[3] for o in out):.0f}"]
-        print(f"| {label} | " + " | ".join(cells) + f" | `{flags}` |", flush=True)
+
+    def table(recipes: list) -> None:
+        for label, make, name, augmented, flags in recipes:
+            cells = []
+            for proto, splits in protocols.items():
+                out = Parallel(n_jobs=a.workers)(delayed(fit)(make, inputs[name], augmented, tr, te) for tr, te in splits)
+                kept[(label, proto)] = out
+                cells += [cell(out, splits), f"{sum(o[3] for o in out):.0f}"]
+            print(f"| {label} | " + " | ".join(cells) + f" | `{flags}` |", flush=True)
+
+    print(header + "\n" + rule, flush=True)
+    table(RECIPES)
     cells = []
     for proto, splits in protocols.items():
-        fnn, net = kept[(RECIPES[0][0], proto)], kept[(RECIPES[1][0], proto)]
+        fnn, net = kept[(FNN, proto)], kept[(CNN, proto)]
         vote = [((f[0] + c[0]) / 2, (f[1] + c[1]) / 2, f[2], f[3] + c[3]) for f, c in zip(fnn, net)]
         assert all(f[2] == c[2] for f, c in zip(fnn, net))
         cells += [cell(vote, splits), f"{sum(v[3] for v in vote):.0f}"]
@@ -113,19 +125,22 @@ def main() -> None:
           + " | points per doubling |")
     print("|---|" + "---|" * len(SHARES) + "---|", flush=True)
     curves: dict[str, dict] = {}
-    for label, make, name, augmented, _ in RECIPES[:2]:
+    for label, make, name, augmented, _ in RECIPES:
         jobs = [(s, k) for s in SHARES for k in range(len(splits)) if s < 1]
         out = dict(zip(jobs, Parallel(n_jobs=a.workers)(
-            delayed(fit)(make, name, augmented, sides[j], splits[j[1]][1]) for j in jobs)))
+            delayed(fit)(make, inputs[name], augmented, sides[j], splits[j[1]][1]) for j in jobs)))
         out.update({(1.0, k): res for k, res in enumerate(kept[(label, "grouped")])})
         curves[label] = out
-    fnn, net = curves[RECIPES[0][0]], curves[RECIPES[1][0]]
+    fnn, net = curves[FNN], curves[CNN]
     curves[VOTE[0]] = {j: ((fnn[j][0] + net[j][0]) / 2,) + fnn[j][1:] for j in fnn}
     for label, out in curves.items():
         accs = {j: accuracy(res[0], res[2], y[splits[j[1]][1]]) for j, res in out.items()}
         cells = [f"{np.mean([accs[(s, k)] for k in range(len(splits))]):.3f}" for s in SHARES]
         slope = np.polyfit([np.log2(len(sides[j])) for j in accs], list(accs.values()), 1)[0]
         print(f"| {label} | " + " | ".join(cells) + f" | {100 * slope:+.1f} |", flush=True)
+
+    print("\n" + header + "\n" + rule, flush=True)
+    table(AUGMENTED)
 
 
 if __name__ == "__main__":

@@ -178,6 +178,28 @@ def test_small_lopsided_data_is_said_in_one_block(client, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("layout", ["urbansound8k", "av"])
+def test_train_skm_fnn_and_submit_with_it(layout, us8k_dataset, av_dataset, client, tmp_path, capsys):
+    """`train DATA --models skm-fnn` on both layouts: the codes are learned inside each fit,
+    the model file reads a feature set and the images, and a submission comes from it."""
+    data = us8k_dataset if layout == "urbansound8k" else av_dataset
+    ws = tmp_path / "ws"
+    sched = ["--scheduler", client.scheduler.address]
+    assert main(["featurize", str(data), "--workspace", str(ws), "--augment", "speed:1.1", *sched]) == 0
+    tiny = ["--set", "skm-fnn.encoder__n_codes=16", "--set", "skm-fnn.classifier__epochs=3"]
+    assert main(["train", str(data), "--workspace", str(ws), "--models", "skm-fnn", "--feature-sets", "mfcc",
+                 *tiny, *sched]) == 0
+    assert "| skm-fnn | mfcc+mel |" in capsys.readouterr().out
+    report = json.loads((ws / "reports" / data.name / "cv.json").read_text())
+    assert report["best"]["model"] == "skm-fnn" and report["best"]["feature_set"] == "mfcc+mel"
+    model = json.loads((ws / "models" / data.name / "model.json").read_text())
+    assert model["model"] == "skm-fnn" and model["feature_set"] == "mfcc+mel"
+    if layout == "av":
+        assert main(["submit", str(data), "--workspace", str(ws)]) == 0
+        sub = pd.read_csv(ws / "submissions" / f"{data.name}.csv", dtype=str)
+        assert sorted(sub.ID) == sorted(pd.read_csv(data / "test.csv", dtype=str).ID)
+
+
+@pytest.mark.parametrize("layout", ["urbansound8k", "av"])
 def test_train_the_cnn_and_submit_with_it(layout, us8k_dataset, av_dataset, client, tmp_path, capsys):
     """`train DATA --models cnn` on both layouts (a tiny network): CV, refit, a model file
     that reads the log-mel images, and on the AV layout a submission from it."""

@@ -17,18 +17,9 @@ from urbansound.models.cnn import ConvNetClassifier  # noqa: E402
 from urbansound.models.registry import check_params  # noqa: E402
 from urbansound.settings import FeatureSettings  # noqa: E402
 
-BANDS, FRAMES = 8, 24
+from mel_images import BANDS, FRAMES, images  # noqa: E402
+
 TINY = {"channels": "4+8", "epochs": 12, "patch": 8, "pool": 1, "batch_size": 16, "lr": 1e-2, "threads": 1}
-
-
-def images(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Noise images with a tone in a low band (siren) or a high band (dog_bark), at a random time."""
-    X = rng.normal(0, 1, (n, BANDS, FRAMES)).astype(np.float32)
-    high = rng.random(n) < 0.5
-    for i in range(n):
-        t = rng.integers(0, FRAMES - 6)
-        X[i, 6 if high[i] else 1, t:t + 6] += 4.0
-    return X.reshape(n, -1), np.where(high, "dog_bark", "siren")
 
 
 def tiny(**over) -> ConvNetClassifier:

@@ -12,7 +12,8 @@ from typing import Any
 from urbansound.exceptions import ModelError
 
 MODEL_NAMES: tuple[str, ...] = (
-    "logreg", "mlp", "tree", "forest", "hgb", "svm", "knn", "gd-logreg", "fnn", "vote", "cnn", "cnn-fnn", "rnn",
+    "logreg", "mlp", "tree", "forest", "hgb", "svm", "knn", "gd-logreg", "fnn", "vote", "cnn", "cnn-fnn", "skm-fnn",
+    "rnn",
 )
 """Every model the registry builds (:func:`urbansound.models.registry.make_model`)."""
 
@@ -22,7 +23,7 @@ SEQUENCE_MODELS = frozenset({"rnn"})
 MEL_MODELS = frozenset({"cnn"})
 """Models that take log-mel images (flattened band-major, every row of the table) instead of columns."""
 
-HYBRID_MODELS = frozenset({"cnn-fnn"})
+HYBRID_MODELS = frozenset({"cnn-fnn", "skm-fnn"})
 """Models that take a feature set's columns followed by the log-mel image (input ``<set>+mel``)."""
 
 

@@ -91,6 +91,14 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
         "table__eta", "table__hidden", "table__lam", "table__momentum", "table__patience", "table__random_state",
         "table__solver", "table__tol", "table__validation_fraction",
     ),
+    "skm-fnn": (
+        "classifier", "classifier__activation", "classifier__alpha_leaky", "classifier__batch_size",
+        "classifier__early_stopping", "classifier__epochs", "classifier__eta", "classifier__hidden",
+        "classifier__lam", "classifier__momentum", "classifier__patience", "classifier__random_state",
+        "classifier__solver", "classifier__tol", "classifier__validation_fraction", "encoder", "encoder__max_iter",
+        "encoder__n_bands", "encoder__n_codes", "encoder__patches_per_clip", "encoder__pool",
+        "encoder__random_state", "encoder__shingle", "encoder__variance", "n_image",
+    ),
     "rnn": (
         "functiontransformer", "functiontransformer__accept_sparse", "functiontransformer__check_inverse",
         "functiontransformer__feature_names_out", "functiontransformer__func", "functiontransformer__inv_kw_args",

@@ -45,6 +45,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from urbansound.exceptions import ModelError
+from urbansound.models._checks import real, whole
 
 log = logging.getLogger(__name__)
 
@@ -151,35 +152,22 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     # ---- checks ----------------------------------------------------------------------
 
     def _check_params(self, *, fitting: bool = False) -> None:
-        def whole(name: str, low: int, high: int, allow_none: bool = False) -> None:
-            v = getattr(self, name)
-            if v is None and allow_none:
-                return
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not low <= v <= high:
-                raise ValueError(f"{name}={v!r}: expected a whole number in [{low}, {high}]")
-
-        def real(name: str, low: float, high: float, low_open: bool = False) -> None:
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
-            if not ok or not (low < v if low_open else low <= v) or v > high:
-                raise ValueError(f"{name}={v!r}: expected a number in {'(' if low_open else '['}{low}, {high}]")
-
         if self.n_bands is None and fitting:
             raise ValueError("n_bands=None: give the mel bands per row (the registry sets it from the feature "
                              "settings)")
-        whole("n_bands", 1, 512, allow_none=True)
-        whole("pool", 1, 16)
-        whole("patch", 8, 4096)
+        whole(self, "n_bands", 1, 512, allow_none=True)
+        whole(self, "pool", 1, 16)
+        whole(self, "patch", 8, 4096)
         _parse_channels(self.channels)
-        whole("epochs", 1, 10000)
-        real("lr", 0.0, 10.0, low_open=True)
-        real("weight_decay", 0.0, 10.0)
-        whole("batch_size", 1, 65536)
-        real("dropout", 0.0, 0.95)
-        whole("freq_mask", 0, 512)
-        whole("time_mask", 0, 4096)
-        real("mixup", 0.0, 100.0)
-        whole("threads", 1, 1024, allow_none=True)
+        whole(self, "epochs", 1, 10000)
+        real(self, "lr", 0.0, 10.0, low_open=True)
+        real(self, "weight_decay", 0.0, 10.0)
+        whole(self, "batch_size", 1, 65536)
+        real(self, "dropout", 0.0, 0.95)
+        whole(self, "freq_mask", 0, 512)
+        whole(self, "time_mask", 0, 4096)
+        real(self, "mixup", 0.0, 100.0)
+        whole(self, "threads", 1, 1024, allow_none=True)
 
     def _check_model_params(self) -> None:  # the registry's check_params hook, as the NumPy networks'
         self._check_params()

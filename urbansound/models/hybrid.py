@@ -18,6 +18,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 
+def split_table_image(X: Any, n_image: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """An input ``<set>+mel`` -> (the feature-table columns as float32, the image's ``n_image`` columns)."""
+    X = np.asarray(X)
+    if n_image is None:
+        raise ValueError("n_image=None: give the image columns per row (the registry sets it from the feature "
+                         "settings)")
+    if X.ndim != 2 or X.shape[1] <= n_image:
+        raise ValueError(f"X has shape {X.shape}: expected feature columns followed by {n_image} image "
+                         "values per row")
+    return X[:, : X.shape[1] - n_image].astype(np.float32, copy=False), X[:, X.shape[1] - n_image:]
+
+
 class TableImageVote(ClassifierMixin, BaseEstimator):
     """Soft vote of a table model and an image model over one concatenated input.
 
@@ -54,14 +66,7 @@ class TableImageVote(ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_image={self.n_image!r}: expected a whole number >= 1")
 
     def _split(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        X = np.asarray(X)
-        if self.n_image is None:
-            raise ValueError("n_image=None: give the image columns per row (the registry sets it from the feature "
-                             "settings)")
-        if X.ndim != 2 or X.shape[1] <= self.n_image:
-            raise ValueError(f"X has shape {X.shape}: expected feature columns followed by {self.n_image} image "
-                             "values per row")
-        return X[:, : X.shape[1] - self.n_image].astype(np.float32, copy=False), X[:, X.shape[1] - self.n_image:]
+        return split_table_image(X, self.n_image)
 
     def fit(self, X: Any, y: Any) -> "TableImageVote":
         self._check_model_params()

@@ -5,8 +5,10 @@ scikit-learn's, each a pipeline with the scaling it needs:
 gradient descent in NumPy (:mod:`urbansound.models.nn`): ``gd-logreg, fnn`` on feature
 tables and ``rnn`` on MFCC frame sequences; ``vote``, a soft-voting ensemble of
 ``logreg`` and ``fnn``; ``cnn``, a convolutional network on log-mel images in PyTorch
-(:mod:`urbansound.models.cnn`, an optional dependency); and ``cnn-fnn``, the soft vote of
-``fnn`` on a feature set and ``cnn`` on the images (:mod:`urbansound.models.hybrid`).
+(:mod:`urbansound.models.cnn`, an optional dependency); ``cnn-fnn``, the soft vote of
+``fnn`` on a feature set and ``cnn`` on the images (:mod:`urbansound.models.hybrid`); and
+``skm-fnn``, the ``fnn`` on a feature set and on spherical k-means codes learned from the
+images (:mod:`urbansound.models.kmeans`).
 
 Every learned step (scaler, network, ensemble member) sits inside the estimator, so
 cross-validation fits all of it on the training side of each split only.
@@ -36,6 +38,7 @@ from urbansound.exceptions import ModelError
 from urbansound.models import MODEL_NAMES, SEQUENCE_MODELS, InputShape, parse_override  # noqa: F401 (its old home)
 from urbansound.models.cnn import ConvNetClassifier
 from urbansound.models.hybrid import TableImageVote
+from urbansound.models.kmeans import ShingleKMeansEncoder, TableImageFeatures
 from urbansound.models.nn import (
     FeedForwardNetwork,
     GDLogisticRegression,
@@ -145,6 +148,16 @@ def _cnn(seed: int) -> ConvNetClassifier:
 _FACTORIES["vote"] = _vote
 _FACTORIES["cnn"] = _cnn
 _FACTORIES["cnn-fnn"] = lambda seed: TableImageVote(table=_fnn(seed), image=_cnn(seed), cnn_weight=0.5)
+_FACTORIES["skm-fnn"] = lambda seed: _skm_fnn(seed)
+
+
+def _skm_fnn(seed: int) -> TableImageFeatures:
+    # Salamon and Bello 2015's shingles (here 64 bands x 8 frames of ~46 ms) and dictionary
+    # size; measured on the real development clips (README, Measured; benchmarks/real_cnn.py).
+    encoder = ShingleKMeansEncoder(pool=2, shingle=8, n_codes=500, patches_per_clip=20, variance=0.99, max_iter=10,
+                                   random_state=seed)
+    return TableImageFeatures(encoder=encoder, classifier=_fnn(seed))
+
 if (*_FACTORIES, *sorted(SEQUENCE_MODELS)) != MODEL_NAMES:  # the names the CLI lists without importing this
     raise ImportError(f"urbansound.models.MODEL_NAMES is out of date: the registry builds {(*_FACTORIES, *sorted(SEQUENCE_MODELS))}")
 
@@ -204,8 +217,9 @@ def make_model(name: str, *, seed: int = 0, n_mfcc: int | None = None, shape: In
         model = _FACTORIES[name](seed)
         if name == "cnn" and shape is not None:
             model.set_params(n_bands=shape.mel_bands)
-        if name == "cnn-fnn" and shape is not None:
-            model.set_params(image__n_bands=shape.mel_bands,
+        if name in ("cnn-fnn", "skm-fnn") and shape is not None:
+            bands = "image__n_bands" if name == "cnn-fnn" else "encoder__n_bands"
+            model.set_params(**{bands: shape.mel_bands},
                              n_image=None if None in (shape.mel_bands, shape.mel_frames)
                              else shape.mel_bands * shape.mel_frames)
     else:

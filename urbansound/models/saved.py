@@ -39,6 +39,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
     # the cnn: its weights are NumPy arrays in a dict, its architecture numbers and lists
     "urbansound.models.cnn.ConvNetClassifier",
     "urbansound.models.hybrid.TableImageVote",
+    # skm-fnn: spherical k-means codes (NumPy arrays) and the fnn
+    "urbansound.models.kmeans.ShingleKMeansEncoder",
+    "urbansound.models.kmeans.TableImageFeatures",
     # scikit-learn internals that skops does not trust by default
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
