@@ -87,10 +87,23 @@ def test_saved_without_pickle_and_predicts_the_same_after_loading(rng, tmp_path)
     ("encoder__n_codes", 0, "n_codes=0"), ("encoder__shingle", 0, "shingle=0"),
     ("encoder__variance", 1.5, "variance=1.5"), ("encoder__variance", float("nan"), "variance=nan"),
     ("encoder__pool", -1, "pool=-1"), ("encoder__patches_per_clip", 0, "patches_per_clip=0"),
+    ("encoder__max_patches", 1, "max_patches=1"),
 ])
 def test_bad_values_are_refused_naming_them(param, value, message):
     with pytest.raises(ModelError, match=f"model 'skm-fnn': {message}"):
         check_params("skm-fnn", make_model("skm-fnn", shape=SHAPE, **{param: value}))
+
+
+def test_a_large_training_side_draws_at_most_max_patches(rng, monkeypatch):
+    from urbansound.models import kmeans
+
+    X, _ = images(rng, 40)
+    seen = []
+    real = kmeans.spherical_kmeans
+    monkeypatch.setattr(kmeans, "spherical_kmeans", lambda Z, k, **kw: seen.append(len(Z)) or real(Z, k, **kw))
+    ShingleKMeansEncoder(n_bands=BANDS, pool=1, shingle=4, n_codes=6, patches_per_clip=10, max_patches=120).fit(X)
+    ShingleKMeansEncoder(n_bands=BANDS, pool=1, shingle=4, n_codes=6, patches_per_clip=2).fit(X)
+    assert seen == [120, 80]
 
 
 def test_rows_too_short_or_too_few_patches_are_refused(rng):

@@ -96,8 +96,8 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
         "classifier__early_stopping", "classifier__epochs", "classifier__eta", "classifier__hidden",
         "classifier__lam", "classifier__momentum", "classifier__patience", "classifier__random_state",
         "classifier__solver", "classifier__tol", "classifier__validation_fraction", "encoder", "encoder__max_iter",
-        "encoder__n_bands", "encoder__n_codes", "encoder__patches_per_clip", "encoder__pool",
-        "encoder__random_state", "encoder__shingle", "encoder__variance", "n_image",
+        "encoder__max_patches", "encoder__n_bands", "encoder__n_codes", "encoder__patches_per_clip",
+        "encoder__pool", "encoder__random_state", "encoder__shingle", "encoder__variance", "n_image",
     ),
     "rnn": (
         "functiontransformer", "functiontransformer__accept_sparse", "functiontransformer__check_inverse",

@@ -77,6 +77,9 @@ class ShingleKMeansEncoder(TransformerMixin, BaseEstimator):
         Dictionary size; the encoder returns ``2 * n_codes`` columns.
     patches_per_clip : int, default=20
         Patches drawn at random from each training row to learn the whitening and codes.
+    max_patches : int, default=100000
+        At most this many in all (fewer per row on a large training side): bounds the
+        fit's memory (100,000 patches of 512 values: 200 MB) and time.
     variance : float, default=0.99
         Share of the patches' variance the whitening keeps (PCA components).
     max_iter : int, default=10
@@ -94,13 +97,14 @@ class ShingleKMeansEncoder(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, *, n_bands: int | None = None, pool: int = 2, shingle: int = 8, n_codes: int = 500,
-                 patches_per_clip: int = 20, variance: float = 0.99, max_iter: int = 10,
+                 patches_per_clip: int = 20, max_patches: int = 100_000, variance: float = 0.99, max_iter: int = 10,
                  random_state: int | None = None) -> None:
         self.n_bands = n_bands
         self.pool = pool
         self.shingle = shingle
         self.n_codes = n_codes
         self.patches_per_clip = patches_per_clip
+        self.max_patches = max_patches
         self.variance = variance
         self.max_iter = max_iter
         self.random_state = random_state
@@ -114,6 +118,7 @@ class ShingleKMeansEncoder(TransformerMixin, BaseEstimator):
         whole(self, "shingle", 1, 256)
         whole(self, "n_codes", 2, 8192)
         whole(self, "patches_per_clip", 1, 10000)
+        whole(self, "max_patches", 2, 10_000_000)
         whole(self, "max_iter", 1, 1000)
         real(self, "variance", 0.0, 1.0, low_open=True)
 
@@ -146,12 +151,12 @@ class ShingleKMeansEncoder(TransformerMixin, BaseEstimator):
         M = self._images(X)
         rng = np.random.default_rng(self.random_state)
         positions = M.shape[2] - self.shingle + 1
-        take = min(int(self.patches_per_clip), positions)
+        take = max(1, min(int(self.patches_per_clip), positions, int(self.max_patches) // len(M)))
         sample = np.concatenate([self._shingles(M[i:i + 1])[0, rng.choice(positions, take, replace=False)]
                                  for i in range(len(M))])
         if len(sample) < self.n_codes:
             raise ValueError(f"{len(sample)} training patches for n_codes={self.n_codes}: give more clips, more "
-                             "patches_per_clip or fewer codes")
+                             "patches_per_clip (or max_patches) or fewer codes")
         pca = PCA(n_components=float(self.variance) if self.variance < 1 else None, svd_solver="full").fit(sample)
         self.mean_ = pca.mean_.astype(np.float32)
         spread = np.sqrt(pca.explained_variance_) + 1e-6
