@@ -8,6 +8,9 @@ naming the file and the reason.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +30,59 @@ SAMPLES_PER_CAPPED_SECOND = 192_000 * 2
 stays within what a stereo 192 kHz file of that length holds (4 bytes a sample)."""
 
 _SF_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, EOFError)
+
+_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def not_a_file(mode: int) -> str | None:
+    """Why a path whose ``st_mode`` is ``mode`` is not an audio file (a directory, a FIFO,
+    a device...), or None for a regular file. Reading a FIFO would block for ever."""
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((what for test, what in _NOT_REGULAR if test(mode)), "not a regular file")
+    return f"is {kind}, not an audio file; replace it with the clip"
+
+
+def os_reason(e: OSError) -> str:
+    """Why a file could not be opened, in a few words a user can act on."""
+    if e.errno == errno.ENOENT:
+        return "file not found"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied: the file is not readable by this user (the Dask workers' user); fix its permissions"
+    if e.errno == errno.ELOOP:
+        return "a symlink loop (or too many levels of symlinks); point the link at the clip"
+    return f"cannot be opened ({e.strerror or e})"
+
+
+def open_regular(path: str | Path) -> int:
+    """Open ``path`` for reading, without blocking, and only if it is a regular file.
+
+    Returns
+    -------
+    fd : int
+        An open file descriptor (blocking again), to be closed by the caller.
+
+    Raises
+    ------
+    DecodeError
+        Not found, not readable, a symlink loop, or not a regular file (a directory or a
+        FIFO named ``x.wav``: opened with ``O_NONBLOCK`` and checked with ``fstat``, so a
+        FIFO swapped in at any moment never blocks).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise DecodeError(str(path), os_reason(e)) from None
+    try:
+        why = not_a_file(os.fstat(fd).st_mode)
+        if why:
+            raise DecodeError(str(path), why)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _check_length(name: str, frames: int, samplerate: int, channels: int, max_seconds: float) -> None:
@@ -76,21 +132,24 @@ def decode(source: str | Path | BinaryIO, *, sr: int, max_seconds: float | None 
     Raises
     ------
     DecodeError
-        The file is missing, empty, not audio, truncated beyond use, has no frames, holds
-        NaN or infinite samples, or is over ``max_seconds``.
+        The file is missing, not readable, a symlink loop, not a regular file (a directory
+        or FIFO), empty, not audio, truncated beyond use, has no frames, holds NaN or
+        infinite samples, or is over ``max_seconds``.
     """
     name = str(source) if isinstance(source, (str, Path)) else str(getattr(source, "name", "<file object>"))
-    if isinstance(source, (str, Path)) and not Path(source).is_file():
-        raise DecodeError(name, "file not found")
+    # a path is opened here (a directory or FIFO is refused, never read: see open_regular)
+    opened = open_regular(source) if isinstance(source, (str, Path)) else source
     try:
-        with sf.SoundFile(source) as f:
+        with sf.SoundFile(opened, closefd=True) as f:
             if max_seconds is not None:  # from the header, before any sample is decoded
                 _check_length(name, f.frames, f.samplerate, f.channels, max_seconds)
             data, native_sr = f.read(dtype="float32", always_2d=True), f.samplerate
     except FileNotFoundError as e:
         raise DecodeError(name, "file not found") from e
     except _SF_ERRORS as e:
-        reason = str(e).replace(repr(source), "file")  # no object reprs in the failures table
+        # no object reprs or descriptor numbers in the failures table
+        reason = str(e).replace(f"Error opening {opened!r}:", "Error opening file:")
+        reason = reason if isinstance(opened, int) else reason.replace(repr(opened), "file")
         raise DecodeError(name, f"not a readable audio file ({reason})") from e
     if data.shape[0] == 0:
         raise DecodeError(name, "the file holds no audio frames")

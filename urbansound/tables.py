@@ -6,10 +6,31 @@ A table is ``{"header": [...], "rows": [[...], ...]}`` of text cells.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
 Table = dict[str, list[Any]]
+
+_MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def md_text(value: Any) -> str:
+    """``value`` as literal text inside markdown (a Prefect artifact, its description): HTML
+    escaped, so a class, file or folder name holding ``<script>`` is shown, never run;
+    markdown punctuation backslash-escaped; on one line."""
+    text = html.escape(str(value).replace("\r", " ").replace("\n", " "), quote=False)
+    return _MD_PUNCTUATION.sub(r"\\\1", text)
+
+
+def md_code(value: Any) -> str:
+    """``value`` as a markdown code span (shown verbatim: markup inside is not interpreted),
+    fenced with more backticks than any run inside it so it cannot close the span early."""
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _cell(value: Any) -> str:

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -88,7 +89,8 @@ def download(
         log.info("downloading %s to %s", remote.url, part)
 
     try:
-        resp = urllib.request.urlopen(urllib.request.Request(remote.url, headers=headers), timeout=timeout)
+        opener = urllib.request.build_opener(_HttpOnlyRedirects)
+        resp = opener.open(urllib.request.Request(remote.url, headers=headers), timeout=timeout)
     except urllib.error.HTTPError as e:
         if e.code == 416 and offset:
             # Nothing left to send: the .part is already whole (or longer than the file);
@@ -169,6 +171,36 @@ def download(
 
 
 # ------------------------------------------------------------------ download helpers
+def redirect_refusal(url: str, target: str) -> str | None:
+    """Why a redirect from ``url`` to ``target`` (as sent, maybe relative) is not followed,
+    or None. Only http and https targets are followed, and https never down to http: a
+    server must not turn a download into a read of a local file (``file:``), inline data
+    (``data:``) or another protocol (``ftp:``), nor strip its TLS."""
+    new = urllib.parse.urlsplit(urllib.parse.urljoin(url, target)).scheme.lower()
+    old = urllib.parse.urlsplit(url).scheme.lower()
+    if new not in ("http", "https"):
+        return f"{new or 'a scheme-less'}: redirects are not followed, only http(s)"
+    if old == "https" and new == "http":
+        return "a redirect from https down to http is not followed"
+    return None
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects (it follows ftp: too, and refuses file: with a bare HTTP error),
+    checked by :func:`redirect_refusal` first, refused with one clear :class:`FetchError`."""
+
+    def http_error_302(self, req, fp, code, msg, headers):  # noqa: ANN001, ANN201 - urllib's signature
+        target = headers.get("location") or headers.get("uri")
+        why = redirect_refusal(req.full_url, target) if target else None
+        if why:
+            fp.close()
+            raise FetchError(f"cannot download {req.full_url}: the server redirected (HTTP {code}) to "
+                             f"{target[:200]!r}; {why}. Pass the archive's final http(s) URL with --url")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
 def _finish(part: Path, final: Path, expected: str, actual: str) -> Path:
     """Rename a verified ``.part`` into place, or move a corrupt one aside and raise."""
     if actual != expected:

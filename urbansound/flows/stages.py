@@ -27,6 +27,7 @@ from urbansound.featurize import FeaturizeSummary, featurize_dataset
 from urbansound.report import build_report
 from urbansound.settings import PipelineSettings
 from urbansound.submission import SubmissionResult, submit
+from urbansound.tables import md_code, md_text
 from urbansound.training import TrainResult, reuse, train
 from urbansound.workspace import MODEL_FILE
 
@@ -117,25 +118,39 @@ def artifact_key(kind: str, dataset: str) -> str:
     return f"urbansound-{kind}-" + "".join(c if c.isalnum() else "-" for c in dataset.lower()).strip("-")
 
 
-def publish_training(dataset: str, result: TrainResult) -> None:
-    """The CV table and the chosen model as artifacts of the flow run: the Prefect UI lists
-    them under the run and, by key, across runs."""
+def training_artifacts(dataset: str, result: TrainResult) -> dict[str, dict]:
+    """The keyword arguments of the CV table artifact (``"cv"``) and the model's markdown
+    artifact (``"model"``). Markdown (the descriptions and the model's page) holds names from
+    the data (the dataset folder, paths) escaped: a name holding ``<script>`` is shown as
+    text in the Prefect UI. Table cells are text to the UI already."""
     report = result.report
     rows = [{"model": e.model, "features": e.feature_set, "mean": round(e.mean, 4), "std": round(e.std, 4),
              "train": round(e.train_mean, 4), "folds": " ".join(f"{a:.3f}" for a in e.fold_accuracy),
              "fit seconds": round(e.seconds, 1)} for e in sorted(report.entries, key=lambda e: -e.mean)]
-    create_table_artifact(table=rows, key=artifact_key("cv", dataset),
-                          description=f"Cross-validation on {dataset}: {report.note} ({report.n_clips} clips)")
     best = report.best
     run = report.run or {}
-    create_markdown_artifact(key=artifact_key("model", dataset), description=f"The model saved for {dataset}",
-                             markdown="\n".join([
-                                 f"# {best.model} on {best.feature_set} features",
-                                 f"accuracy **{best.mean:.3f} ± {best.std:.3f}** ({report.note})",
-                                 "", f"- model file: `{result.model_path}` (SHA-256 `{run.get('model_sha256')}`)",
-                                 f"- CV record: `{result.cv_json}`, train run `{run.get('id')}` of {run.get('time')}"
-                                 + (" (reused: same settings, table and code)" if result.reused else ""),
-                                 f"- git commit: `{run.get('git_commit')}`"]))
+    markdown = "\n".join([
+        f"# {md_text(best.model)} on {md_text(best.feature_set)} features",
+        f"accuracy **{best.mean:.3f} ± {best.std:.3f}** ({md_text(report.note)})",
+        "", f"- model file: {md_code(result.model_path)} (SHA-256 {md_code(run.get('model_sha256'))})",
+        f"- CV record: {md_code(result.cv_json)}, train run {md_code(run.get('id'))} of {md_text(run.get('time'))}"
+        + (" (reused: same settings, table and code)" if result.reused else ""),
+        f"- git commit: {md_code(run.get('git_commit'))}"])
+    return {
+        "cv": {"table": rows, "key": artifact_key("cv", dataset),
+               "description": f"Cross-validation on {md_text(dataset)}: {md_text(report.note)} "
+                              f"({report.n_clips} clips)"},
+        "model": {"key": artifact_key("model", dataset), "description": f"The model saved for {md_text(dataset)}",
+                  "markdown": markdown},
+    }
+
+
+def publish_training(dataset: str, result: TrainResult) -> None:
+    """The CV table and the chosen model as artifacts of the flow run: the Prefect UI lists
+    them under the run and, by key, across runs."""
+    artifacts = training_artifacts(dataset, result)
+    create_table_artifact(**artifacts["cv"])
+    create_markdown_artifact(**artifacts["model"])
 
 
 @task(name="submit", cache_policy=NO_CACHE, **FILE_RETRIES)
@@ -155,7 +170,7 @@ def report_task(settings: PipelineSettings, run_facts: dict) -> Path:
     path = build_report(settings.paths, data_dir=settings.data_dir, run_facts=run_facts)
     get_run_logger().info("report: %s", path)
     create_link_artifact(key=artifact_key("report", settings.dataset_name), link=path.absolute().as_uri(),
-                         link_text=f"report of {settings.dataset_name}",
+                         link_text=f"report of {md_text(settings.dataset_name)}",
                          description="the HTML report, on the machine that ran the flow")
     return path
 
