@@ -397,15 +397,36 @@ def featurize_dataset(
                 # shared the worker with one): its clips are redone one by one at the end.
                 suspects += batch_of[future.key]
         for rec in suspects:  # alone on the cluster, one at a time: a death is this clip's own
-            try:
-                _count(client.submit(featurize_batch, [rec], settings=settings, out_dir=str(out_dir),
-                                     pure=False).result())
-            except KilledWorker:
+            result = _alone(client, rec, settings, out_dir, KilledWorker)
+            if result is not None:
+                _count(result)
+            else:
                 _count(BatchResult("", 0, False, [{
                     "clip_id": rec["clip_id"], "path": rec["path"],
                     "error": "killed the Dask worker featurizing it (out of memory?); lower --max-seconds or give "
                              "the workers more memory"}]))
         return finalize(results, settings, out_dir, seconds=time.perf_counter() - start, source=source)
+
+
+def _alone(client, rec: dict[str, Any], settings: FeatureSettings, out_dir: Path, killed: type,
+           tries: int = 2) -> BatchResult | None:
+    """Featurize one suspect clip alone; None if it killed its worker on every try.
+
+    A clip is called a killer only when it dies twice, each time on a worker that was up
+    before it was sent: a worker still restarting after the last killer (or dying for a
+    reason of its own) must not cost a good clip.
+    """
+    for _ in range(tries):
+        try:
+            client.wait_for_workers(1, timeout=120)
+        except TimeoutError:
+            pass  # the submit below waits for a worker as long as it takes
+        try:
+            return client.submit(featurize_batch, [rec], settings=settings, out_dir=str(out_dir),
+                                 pure=False).result()
+        except killed:
+            continue
+    return None
 
 
 _OURS = (MANIFEST_FILE, FAILURES_FILE, SEQUENCES_DIR, LOCK_FILE)
