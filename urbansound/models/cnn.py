@@ -45,6 +45,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from urbansound.exceptions import ModelError
+from urbansound.settings import LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         whole("pool", 1, 16)
         whole("patch", 8, 4096)
         _parse_channels(self.channels)
-        whole("epochs", 1, 10000)
+        whole("epochs", int(LIMITS["epochs"].low), int(LIMITS["epochs"].high))
         real("lr", 0.0, 10.0, low_open=True)
         real("weight_decay", 0.0, 10.0)
         whole("batch_size", 1, 65536)
