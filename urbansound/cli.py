@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,9 +17,12 @@ from urbansound.models import MODEL_NAMES
 from urbansound.progress import from_cumulative, progress
 from urbansound.settings import (
     DEFAULT_AUGMENT,
+    LIMITS,
     FeatureSettings,
     PipelineSettings,
+    Range,
     TrainSettings,
+    field_range,
 )
 from urbansound.studies import STUDY_NAMES
 from urbansound.workspace import Workspace
@@ -27,15 +30,23 @@ from urbansound.workspace import Workspace
 log = logging.getLogger("urbansound")
 
 
-def _positive(value: str) -> int:
-    """argparse type: a whole number of at least 1 (workers, clips, folds, epochs, jobs)."""
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
+def _in(valid: Range) -> Callable[[str], int | float]:
+    """argparse type: a number in ``valid`` (settings.py holds every range, so the parser and
+    the library refuse alike); the parser's one-line error names the option and the range."""
+    def parse(text: str) -> int | float:
+        try:
+            return valid.parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return parse
+
+
+def _feature(name: str) -> Callable[[str], int | float]:
+    return _in(field_range(FeatureSettings, name))
+
+
+_SEED = _in(field_range(TrainSettings, "seed"))
+_N_SPLITS = _in(field_range(TrainSettings, "n_splits"))
 
 
 def _floats(value: str) -> tuple[float, ...]:
@@ -55,7 +66,7 @@ def _add_cluster(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="existing Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, "
                         "else a LocalCluster on 127.0.0.1)")
-    g.add_argument("--workers", type=_positive, metavar="N", help="LocalCluster worker processes (default: one per core this process may use: CPU affinity and cgroup quota count)")
+    g.add_argument("--workers", type=_in(LIMITS["workers"]), metavar="N", help="LocalCluster worker processes (default: one per core this process may use: CPU affinity and cgroup quota count)")
     g.add_argument("--dashboard-address", default="127.0.0.1:8787", metavar="HOST:PORT",
                    help="LocalCluster dashboard bind address (default: %(default)s; ':0' picks a free port)")
 
@@ -67,34 +78,45 @@ def _add_workspace(p: argparse.ArgumentParser) -> None:
 
 
 def _augment(value: str) -> tuple[str, ...]:
-    return () if value.strip().lower() in ("", "none", "off") else _csv(value)
+    """argparse type: comma-separated KIND:VALUE specs, each checked (urbansound.augment.parse)."""
+    if value.strip().lower() in ("", "none", "off"):
+        return ()
+    from urbansound import augment
+
+    specs = _csv(value)
+    try:
+        for spec in specs:
+            augment.parse(spec)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return specs
 
 
 def _add_features(p: argparse.ArgumentParser, *, augment: tuple[str, ...] = ()) -> None:
     g = p.add_argument_group("features")
     d = FeatureSettings()
-    g.add_argument("--sample-rate", type=int, default=d.sample_rate, help="decode rate, Hz (default: %(default)s)")
-    g.add_argument("--n-fft", type=int, default=d.n_fft, help="STFT frame, samples (default: %(default)s)")
-    g.add_argument("--hop-length", type=int, default=d.hop_length, help="STFT hop, samples (default: %(default)s)")
-    g.add_argument("--n-mels", type=int, default=d.n_mels, help="mel bands (default: %(default)s)")
-    g.add_argument("--n-mfcc", type=int, default=d.n_mfcc, help="MFCC coefficients (default: %(default)s)")
-    g.add_argument("--n-bands", type=int, default=d.n_bands,
+    g.add_argument("--sample-rate", type=_feature("sample_rate"), default=d.sample_rate, help="decode rate, Hz (default: %(default)s)")
+    g.add_argument("--n-fft", type=_feature("n_fft"), default=d.n_fft, help="STFT frame, samples (default: %(default)s)")
+    g.add_argument("--hop-length", type=_feature("hop_length"), default=d.hop_length, help="STFT hop, samples (default: %(default)s)")
+    g.add_argument("--n-mels", type=_feature("n_mels"), default=d.n_mels, help="mel bands (default: %(default)s)")
+    g.add_argument("--n-mfcc", type=_feature("n_mfcc"), default=d.n_mfcc, help="MFCC coefficients (default: %(default)s)")
+    g.add_argument("--n-bands", type=_feature("n_bands"), default=d.n_bands,
                    help="log-spaced bands of the fft_band_* columns (default: %(default)s)")
-    g.add_argument("--pcen-bands", type=int, default=d.pcen_bands,
+    g.add_argument("--pcen-bands", type=_feature("pcen_bands"), default=d.pcen_bands,
                    help="bands of the pcen_* set, a divisor of --n-mels (default: %(default)s)")
-    g.add_argument("--mel-bands", type=int, default=d.mel_bands,
+    g.add_argument("--mel-bands", type=_feature("mel_bands"), default=d.mel_bands,
                    help="bands of the log-mel spectrogram stored for the cnn, a divisor of --n-mels "
                         "(default: 64 where it divides --n-mels, else --n-mels)")
-    g.add_argument("--sequence-frames", type=int, default=d.sequence_frames,
+    g.add_argument("--sequence-frames", type=_feature("sequence_frames"), default=d.sequence_frames,
                    help="MFCC and log-mel frames kept per clip for the rnn and the cnn (default: %(default)s)")
     g.add_argument("--augment", type=_augment, default=augment, metavar="KIND:VALUE,...|none",
                    help="training-time augmentation: extra rows for each training clip, e.g. speed:0.9,speed:1.1 "
                         "(kinds: speed, pitch, stretch, gain, noise; see urbansound/augment.py); "
                         f"default: {','.join(augment) or 'none'}")
-    g.add_argument("--max-seconds", type=float, default=d.max_seconds,
+    g.add_argument("--max-seconds", type=_feature("max_seconds"), default=d.max_seconds,
                    help="longest clip featurized, s, read from its header before the file is: longer ones are "
                         "recorded as failures (default: %(default)g)")
-    g.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per Dask task (default: %(default)s)")
+    g.add_argument("--batch-size", type=_feature("batch_size"), default=d.batch_size, help="clips per Dask task (default: %(default)s)")
     p.add_argument("--allow-missing", action="store_true",
                    help="run over the clips present when some listed audio files are missing")
 
@@ -110,8 +132,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                         f"or all (default: {','.join(d.feature_sets)})")
     g.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default=d.cv,
                    help="CV protocol (default: %(default)s: official folds, else grouped by recording, else k-fold)")
-    g.add_argument("--n-splits", type=int, default=d.n_splits, help="folds for grouped/kfold (default: %(default)s)")
-    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
+    g.add_argument("--n-splits", type=_N_SPLITS, default=d.n_splits, help="folds for grouped/kfold (default: %(default)s)")
+    g.add_argument("--seed", type=_SEED, default=d.seed, help="random seed (default: %(default)s)")
     g.add_argument("--show-leak", action="store_true",
                    help="also score a random split of the same clips beside the honest protocol")
     _add_set(g)
@@ -370,8 +392,6 @@ def cmd_serve(a: argparse.Namespace) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if (a.cron is None) == (a.interval is None):
         raise UrbanSoundError("give exactly one schedule: --cron EXPR or --interval SECONDS")
-    if a.interval is not None and a.interval <= 0:
-        raise UrbanSoundError(f"--interval must be a positive number of seconds, got {a.interval:g}")
     if a.cron is not None:
         from prefect.client.schemas.schedules import CronSchedule  # Prefect's own check
 
@@ -406,13 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="write a deterministic synthetic dataset")
     p.add_argument("dir", type=Path, help="destination folder")
     p.add_argument("--layout", choices=("av", "urbansound8k"), default="av", help="dataset layout (default: %(default)s)")
-    p.add_argument("--clips-per-class", type=_positive, default=40, help="clips of each common class (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--snr-db", type=float, default=6.0,
+    p.add_argument("--clips-per-class", type=_in(LIMITS["clips_per_class"]), default=40, help="clips of each common class (default: %(default)s)")
+    p.add_argument("--seed", type=_SEED, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--snr-db", type=_in(LIMITS["snr_db"]), default=6.0,
                    help="difficulty: foreground-to-background ratio in dB, lower is harder (default: %(default)s)")
     p.add_argument("--formats", choices=("real", "simple"), default="real",
                    help="real: the real mix of rates, depths, channels; simple: 22050 Hz mono 16-bit (default: %(default)s)")
-    p.add_argument("--jobs", type=_positive, help="processes writing clips (default: one per usable core)")
+    p.add_argument("--jobs", type=_in(LIMITS["jobs"]), help="processes writing clips (default: one per usable core)")
     p.add_argument("--force", action="store_true", help="write into a folder that is not empty, overwriting")
     p.set_defaults(func=cmd_synth)
 
@@ -458,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the dataset folder (its feature table is found in the workspace by its name), or a "
                         "feature table folder written by featurize")
     p.add_argument("--feature-set", default="mfcc", help="input features (default: %(default)s)")
-    p.add_argument("--epochs", type=_positive,
+    p.add_argument("--epochs", type=_in(LIMITS["epochs"]),
                    help="epochs of every fit (default: the model's own; 100 for learning-rate and solver)")
     p.add_argument("--values", type=_floats, metavar="LIST",
                    help="the grid instead of the default one: λ values for regularization, η values for "
@@ -466,8 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(p)
     p.add_argument("--cv", choices=("auto", "official", "grouped", "kfold"), default="auto",
                    help="CV protocol (default: official folds where the dataset has them, else grouped by recording)")
-    p.add_argument("--n-splits", type=int, default=5, help="folds for grouped/kfold (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--n-splits", type=_N_SPLITS, default=5, help="folds for grouped/kfold (default: %(default)s)")
+    p.add_argument("--seed", type=_SEED, default=0, help="random seed (default: %(default)s)")
     _add_workspace(p)
     _add_cluster(p)
     p.set_defaults(func=cmd_study)
@@ -505,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the pipeline as a Prefect deployment on a schedule (needs PREFECT_API_URL)")
     p.add_argument("--data", type=Path, default=Path("data/raw/synthetic-av"), help="dataset folder (default: %(default)s)")
     p.add_argument("--cron", help="cron schedule, e.g. '0 3 * * *' (03:00 every day)")
-    p.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS instead of a cron schedule")
+    p.add_argument("--interval", type=_in(LIMITS["interval"]), metavar="SECONDS", help="run every SECONDS instead of a cron schedule")
     p.add_argument("--deployment", default="scheduled", help="deployment name (default: %(default)s)")
     _add_workspace(p)
     _add_features(p, augment=DEFAULT_AUGMENT)
@@ -538,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UrbanSoundError, FileNotFoundError) as e:
         return _fail(args, f"error: {e}", 1)
     except ValidationError as e:
-        return _fail(args, f"invalid setting: {e}", 2)
+        return _fail(args, f"invalid setting: {_one_line(e)}", 2)
     except KeyboardInterrupt:
         return _fail(args, "interrupted; finished outputs are kept (every write is atomic) and a re-run resumes", 130)
     except PermissionError as e:
@@ -547,6 +567,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         where = f" ({e.filename})" if e.filename else ""
         return _fail(args, f"error: {e.strerror or e}{where}", 1)
+
+
+def _one_line(e: ValidationError) -> str:
+    """pydantic's report (a line per field, then a URL) as one line: field, then why."""
+    parts = []
+    for err in e.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")  # our own checks' messages name the field already
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
 
 
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:

@@ -39,9 +39,9 @@ def local_cluster_kwargs(workers: int | None = None, *, dashboard_address: str =
     part of their time, so processes scale where threads do not. The default is one
     worker per core this process may use (:func:`usable_cores`), not the machine's count.
     """
-    n = workers or usable_cores()
-    if n < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    from urbansound.settings import LIMITS
+
+    n = usable_cores() if workers is None else int(LIMITS["workers"].check("workers", workers))
     return {
         "n_workers": n,
         "threads_per_worker": 1,

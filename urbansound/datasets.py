@@ -8,12 +8,16 @@ UrbanSound8K (Salamon, Jacoby and Bello, 2014; CC BY-NC 3.0)
     (1-10), the class index and the class name. A widely copied variant names the last
     column ``class_name`` and writes the times as floats; both are accepted. Audio sits in
     ``audio/fold<N>/<slice_file_name>``. Every clip is labelled; the folds are the
-    official cross-validation folds and ``fsID`` is the recording.
+    official cross-validation folds and ``fsID`` is the recording. A ``classID`` that is
+    not its class's position in ``settings.CLASSES``, or an ``end`` before its ``start``,
+    refuses the row (the metadata contradicts itself).
 Analytics Vidhya "Urban Sound Classification" practice problem
     ``train.csv`` (``ID, Class``), ``test.csv`` (``ID``), audio in ``Train/<ID>.wav`` and
     ``Test/<ID>.wav``. No folds, no recording ids; test clips are unlabelled.
 
-Both become one clip table (:data:`CLIP_COLUMNS`)::
+Either CSV may carry a byte-order mark, CRLF line ends, empty rows, extra columns in any
+order, and class names in another case or with spaces or hyphens for underscores (read as
+the canonical names); it must be UTF-8. Both become one clip table (:data:`CLIP_COLUMNS`)::
 
     clip_id    str              UrbanSound8K: file stem; AV: the ID
     path       str              absolute path of the audio file
@@ -120,11 +124,19 @@ def detect_layout(root: Path) -> tuple[str, Path]:
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """The CSV as text columns, stripped; rows that are empty in every column (blank lines,
+    a spreadsheet's ``,,,`` rows) are dropped. A byte-order mark and CRLF line ends are
+    read as the plain file."""
     try:
         # utf-8-sig strips a byte-order mark; pandas handles CRLF line endings itself.
         df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise DatasetError(f"{path}: cannot be read as CSV ({e}); restore it from the download") from e
+    except UnicodeDecodeError as e:
+        raise DatasetError(_not_utf8(path)) from e
+    except pd.errors.EmptyDataError as e:
+        raise DatasetError(f"{path}: the file is empty; it needs the header line {', '.join(required)} and one "
+                           "row per clip: restore it from the download") from e
+    except (OSError, pd.errors.ParserError) as e:
+        raise DatasetError(f"{path}: cannot be read as CSV ({str(e).strip()}); restore it from the download") from e
     df.columns = [c.strip() for c in df.columns]
     lacking = [c for c in required if c not in df.columns]
     if lacking:
@@ -132,7 +144,21 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
             f"{path}: missing column(s) {', '.join(lacking)}; found {', '.join(df.columns) or 'none'}. "
             f"The file needs {', '.join(required)}."
         )
-    return df.apply(lambda s: s.str.strip())
+    df = df.fillna("").apply(lambda s: s.str.strip())
+    return df[(df != "").any(axis=1)]
+
+
+def _not_utf8(path: Path) -> str:
+    """Where a CSV stops being UTF-8: the audio files' names are UTF-8 on disk, so a name in
+    another encoding would never match its file."""
+    raw = Path(path).read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        return (f"{path}: line {line} is not UTF-8 (byte 0x{raw[e.start]:02x}); save it as UTF-8 (names must "
+                "match the audio files' names)")
+    return f"{path}: is not UTF-8; save it as UTF-8"
 
 
 class _Problems(list):
@@ -144,13 +170,51 @@ class _Problems(list):
         self.append(f"{path}: {len(keys)} row(s) {what}: {shown}; {fix}")
 
 
+def _canonical(labels: pd.Series) -> pd.Series:
+    """Class names as the ten are spelled: case, spaces and hyphens are a spelling, not a
+    class ("Dog Bark", "dog-bark" -> "dog_bark")."""
+    return labels.str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+
+
 def _check_labels(path: Path, df: pd.DataFrame, key: str, column: str, problems: _Problems) -> pd.Series:
+    """Row mask of known classes; ``df[column]`` is rewritten to the canonical names."""
+    df[column] = _canonical(df[column])
     unknown = ~df[column].isin(CLASSES)
     if unknown.any():
         shown = df.loc[unknown, key] + " (" + df.loc[unknown, column].map(repr) + ")"
         problems.add(path, "with a class outside the ten known names", shown,
                      f"use one of {', '.join(CLASSES)}")
     return ~unknown
+
+
+def _check_class_ids(path: Path, df: pd.DataFrame, key: str, column: str, problems: _Problems) -> pd.Series:
+    """A ``classID`` must be its class's position in :data:`CLASSES`: when the two disagree,
+    which one is right is unknown, so the row is refused."""
+    if "classID" not in df.columns:
+        return pd.Series(True, index=df.index)
+    expected = df[column].map({c: i for i, c in enumerate(CLASSES)})
+    given = pd.to_numeric(df["classID"], errors="coerce")
+    bad = expected.notna() & (given != expected)
+    if bad.any():
+        shown = (df.loc[bad, key] + " (classID " + df.loc[bad, "classID"].map(repr) + "; "
+                 + df.loc[bad, column] + " is " + expected[bad].astype(int).astype(str) + ")")
+        problems.add(path, "whose classID disagrees with its class", shown,
+                     "the classID is the class's position in " + ", ".join(CLASSES)
+                     + " (from 0): correct the classID or the class")
+    return ~bad
+
+
+def _check_times(path: Path, df: pd.DataFrame, key: str, problems: _Problems) -> pd.Series:
+    """``end`` before ``start`` means a corrupted row (swapped columns or times): refused."""
+    if not {"start", "end"} <= set(df.columns):
+        return pd.Series(True, index=df.index)
+    start, end = (pd.to_numeric(df[c], errors="coerce") for c in ("start", "end"))
+    bad = end < start
+    if bad.any():
+        shown = df.loc[bad, key] + " (start " + df.loc[bad, "start"] + ", end " + df.loc[bad, "end"] + ")"
+        problems.add(path, "whose end is before its start", shown,
+                     "start and end are the clip's seconds in its recording, start <= end: fix or swap them")
+    return ~bad
 
 
 def _check_names(path: Path, names: pd.Series, what: str, problems: _Problems) -> pd.Series:
@@ -199,7 +263,8 @@ def read_urbansound8k(root: Path, problems: _Problems) -> pd.DataFrame:
         raise DatasetError(f"{csv}: missing column 'class' (or its variant 'class_name'); found {', '.join(df.columns)}")
     key = "slice_file_name"
     ok = (_check_unique(csv, df[key], key, problems) & _check_labels(csv, df, key, label_col, problems)
-          & _check_names(csv, df[key], key, problems))
+          & _check_names(csv, df[key], key, problems) & _check_class_ids(csv, df, key, label_col, problems)
+          & _check_times(csv, df, key, problems))
     fold, fold_ok = _int_column(csv, df, "fold", key, problems, valid=(1, 10))
     fsid, fsid_ok = _int_column(csv, df, "fsID", key, problems)
     ok &= fold_ok & fsid_ok

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,6 +30,78 @@ CLASSES: tuple[str, ...] = (
     "street_music",
 )
 """The ten UrbanSound8K classes; the position is the official ``classID``."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The valid values of one numeric setting or option: the command line's parser and the
+    library check against the same object, so both refuse alike and name the range."""
+
+    low: float
+    high: float
+    integer: bool = True
+    low_open: bool = False
+
+    def __str__(self) -> str:
+        if self.integer:
+            return f"a whole number from {int(self.low)} to {int(self.high)}"
+        return f"a number in {'(' if self.low_open else '['}{self.low:.10g}, {self.high:.10g}]"
+
+    def __contains__(self, value: object) -> bool:
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        return (math.isfinite(v) and (v > self.low if self.low_open else v >= self.low) and v <= self.high
+                and (not self.integer or v == int(v)))
+
+    def check(self, name: str, value: float) -> float:
+        """``value`` if it lies in the range; else a ValueError naming ``name`` and the range."""
+        if value not in self:
+            raise ValueError(f"{name} must be {self}, got {name}={value!r}")
+        return value
+
+    def parse(self, text: str) -> int | float:
+        """A command-line value read and checked; the ValueError names the range."""
+        try:
+            value = int(text) if self.integer else float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not {self}") from None
+        if value not in self:
+            raise ValueError(f"must be {self}, got {text}")
+        return value
+
+
+def field_range(model: type[BaseModel], name: str) -> Range:
+    """The :class:`Range` a settings field declares (its ``ge``/``gt`` and ``le`` bounds)."""
+    info = model.model_fields[name]
+    low, high, low_open = -math.inf, math.inf, False
+    for bound in info.metadata:
+        if getattr(bound, "ge", None) is not None:
+            low = bound.ge
+        if getattr(bound, "gt", None) is not None:
+            low, low_open = bound.gt, True
+        if getattr(bound, "le", None) is not None:
+            high = bound.le
+    integer = int in (info.annotation, *get_args(info.annotation))
+    return Range(low, high, integer=integer, low_open=low_open)
+
+
+LIMITS: dict[str, Range] = {
+    "workers": Range(1, 1024),  # LocalCluster processes
+    "jobs": Range(1, 1024),  # processes writing synthetic clips
+    "clips_per_class": Range(1, 100_000),  # synthetic clips of each class
+    "epochs": Range(1, 10_000),  # of a network's fit (fnn, gd-logreg, rnn, cnn)
+    "hidden": Range(1, 4096),  # units of one hidden layer of the NumPy networks
+    # learning rate of the NumPy networks: one far too large is still a result (the learning-rate study reports
+    # its divergence), so the bound only stops typos; their L2 weight: far beyond any that trains (grids end at 1)
+    "eta": Range(0.0, 1e6, integer=False, low_open=True),
+    "lam": Range(0.0, 100.0, integer=False),
+    "snr_db": Range(-40.0, 60.0, integer=False),  # synthetic foreground-to-background ratio, dB
+    "interval": Range(0.0, 366 * 86400.0, integer=False, low_open=True),  # serve's schedule, s (a year at most)
+}
+"""The numeric options that are no field of a settings object; the fields' own ranges are
+their ``Field`` bounds (:func:`field_range`)."""
 
 
 class _Frozen(BaseModel):
@@ -142,7 +216,7 @@ class TrainSettings(_Frozen):
     feature_sets: tuple[str, ...] = ("all",)
     cv: Protocol = "auto"
     n_splits: int = Field(5, ge=2, le=20, description="folds for grouped and kfold")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="random seed (NumPy's and scikit-learn's range)")
     show_leak: bool = Field(False, description="also score a random split of the same clips, to show the leak")
     augmented: bool = Field(True, description="fit on the table's augmented rows made from each split's training "
                                               "clips (never scored)")

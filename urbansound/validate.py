@@ -92,6 +92,8 @@ def validate(root: Path, *, allow_missing: bool = False, check_audio: bool = Tru
         train = clips[clips["split"] == "train"]
         n_folds = int(train["fold"].nunique()) if train["fold"].notna().any() else GROUPED_FOLDS
         warnings += checks.class_warnings(train, n_folds) + checks.fold_warnings(listed, clips)
+    if found.layout == "av" and not (listed["split"] == "test").any():
+        warnings.append(f"{found.root / 'test.csv'} lists no clip: train runs, submit has nothing to predict")
     if len(missing):
         msg = f"{len(missing)} listed clip(s) have no audio file"
         (warnings if allow_missing else errors).append(msg)

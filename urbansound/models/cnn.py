@@ -46,6 +46,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from urbansound.exceptions import ModelError
 from urbansound.models._checks import real, whole
+from urbansound.settings import LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         whole(self, "pool", 1, 16)
         whole(self, "patch", 8, 4096)
         _parse_channels(self.channels)
-        whole(self, "epochs", 1, 10000)
+        whole(self, "epochs", int(LIMITS["epochs"].low), int(LIMITS["epochs"].high))
         real(self, "lr", 0.0, 10.0, low_open=True)
         real(self, "weight_decay", 0.0, 10.0)
         whole(self, "batch_size", 1, 65536)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from urbansound.exceptions import StudyError
+from urbansound.settings import LIMITS
 
 STUDY_NAMES: tuple[str, ...] = ("activations", "regularization", "learning-rate", "solver")
 
@@ -94,10 +95,12 @@ def points(name: str, *, values: tuple[float, ...] | None = None, epochs: int | 
         raise StudyError(f"study {name!r} has no numeric grid: --values is for regularization (λ) and "
                          "learning-rate (η)")
     if values is not None:
-        bad = [v for v in values if not v >= 0 or (name == "learning-rate" and v == 0)]
+        valid = LIMITS["eta" if name == "learning-rate" else "lam"]
+        bad = [v for v in values if v not in valid]
         if bad or not values:
             raise StudyError(f"--values {','.join(map(str, values)) or '(none)'}: "
-                             + ("η must be above 0" if name == "learning-rate" else "λ must be 0 or more"))
+                             + (f"η must be above 0, {valid}" if name == "learning-rate"
+                                else f"λ must be 0 or more, {valid}"))
     models = {"regularization": ("gd-logreg", "fnn")}.get(name, ("fnn",))
     stray = sorted(set(over) - set(models))
     if stray:

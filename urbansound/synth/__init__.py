@@ -83,8 +83,13 @@ def write_dataset(out: Path, *, layout: str = "av", clips_per_class: int = 40, s
     out = Path(out)
     if layout not in ("av", "urbansound8k"):
         raise ValueError(f"unknown layout {layout!r}; use 'av' or 'urbansound8k'")
-    if clips_per_class < 1:
-        raise ValueError(f"clips_per_class must be at least 1, got {clips_per_class}")
+    from urbansound.settings import LIMITS, TrainSettings, field_range
+
+    LIMITS["clips_per_class"].check("clips_per_class", clips_per_class)
+    LIMITS["snr_db"].check("snr_db", snr_db)
+    field_range(TrainSettings, "seed").check("seed", seed)
+    if jobs is not None:
+        LIMITS["jobs"].check("jobs", jobs)
     clips = plan(clips_per_class, seed=seed, formats=formats)
     if layout == "urbansound8k":
         files = [f"audio/fold{c.fold}/{c.recording}-{CLASSES.index(c.label)}-0-{c.slice}.wav" for c in clips]

@@ -17,6 +17,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from urbansound.settings import LIMITS
+
 log = logging.getLogger(__name__)
 
 Params = dict[str, np.ndarray]
@@ -27,6 +29,7 @@ _SOLVERS = ("gd", "sgd")
 _CELLS = ("elman", "gru")
 _POOLINGS = ("last", "mean")
 _ELU_ALPHA = 1.0
+MAX_LAYER = int(LIMITS["hidden"].high)  # a larger layer is a typo: its weights would not fit in memory
 
 
 # --------------------------------------------------------------------------------------
@@ -152,9 +155,10 @@ def _is_real(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
-def _check_int(name: str, v: Any, low: int) -> int:
-    if not _is_int(v) or v < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {name}={v!r}")
+def _check_int(name: str, v: Any, low: int, high: int | None = None) -> int:
+    if not _is_int(v) or v < low or (high is not None and v > high):
+        rule = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ValueError(f"{name} must be an integer {rule}, got {name}={v!r}")
     return int(v)
 
 
@@ -191,10 +195,10 @@ def _parse_hidden(hidden: Any) -> tuple[int, ...]:
     for p in parts:
         if isinstance(p, str) and p.isdigit():
             p = int(p)
-        if not _is_int(p) or p < 1:
+        if not _is_int(p) or not 1 <= p <= MAX_LAYER:
             raise ValueError(
-                f"hidden must be positive layer sizes joined by '+' (e.g. '10+10') or a tuple of ints; "
-                f"{p!r} is not a positive integer in hidden={hidden!r}"
+                f"hidden must be layer sizes from 1 to {MAX_LAYER} joined by '+' (e.g. '10+10') or a tuple of "
+                f"ints; {p!r} is not one in hidden={hidden!r}"
             )
         sizes.append(int(p))
     if not sizes:
@@ -282,12 +286,12 @@ class _GradientDescentClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(early, (bool, np.bool_)):
             raise ValueError(f"early_stopping must be True or False, got early_stopping={early!r}")
         return _Training(
-            eta=_check_real("eta", self.eta, 0.0, low_open=True),
-            lam=_check_real("lam", self.lam, 0.0),
+            eta=_check_real("eta", self.eta, LIMITS["eta"].low, LIMITS["eta"].high, low_open=True, high_open=False),
+            lam=_check_real("lam", self.lam, LIMITS["lam"].low, LIMITS["lam"].high, high_open=False),
             solver=_check_choice("solver", self.solver, _SOLVERS),
             batch_size=_check_int("batch_size", self.batch_size, 1),
             momentum=_check_real("momentum", self.momentum, 0.0, 1.0),
-            epochs=_check_int("epochs", self.epochs, 1),
+            epochs=_check_int("epochs", self.epochs, int(LIMITS["epochs"].low), int(LIMITS["epochs"].high)),
             early_stopping=bool(early),
             validation_fraction=_check_real("validation_fraction", self.validation_fraction, 0.0, 1.0,
                                             low_open=True),

@@ -7,6 +7,7 @@ import numpy as np
 from urbansound.models.nn._base import (
     _CELLS,
     _POOLINGS,
+    MAX_LAYER,
     Params,
     _add_l2_grads,
     _check_choice,
@@ -92,7 +93,7 @@ best_validation_loss_, n_features_in_
 
     def _check_model_params(self) -> None:
         _check_choice("cell", self.cell, _CELLS)
-        _check_int("hidden", self.hidden, 1)
+        _check_int("hidden", self.hidden, 1, MAX_LAYER)
         _check_choice("pooling", self.pooling, _POOLINGS)
         if self.n_features is not None:
             _check_int("n_features", self.n_features, 1)
