@@ -9,7 +9,6 @@ before any compute, with one line per problem naming the file, the rows and the 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -297,7 +296,7 @@ def test_a_huge_csv_with_few_files_stops_before_decoding_naming_the_count(tmp_pa
         root = us8k(tmp_path / "d", rows, audio=False)
         for r in rows[:5]:
             _wav(root / "audio" / f"fold{r[5]}" / r[0])
-    start = time.perf_counter()
+    # how fast: benchmarks/huge_metadata.py (no timed tests)
     with pytest.raises(DatasetError, match=f"{n - 5} of {n} clip\\(s\\) listed in the metadata have no audio file"):
         read_dataset(root)
     ws = tmp_path / "ws"
@@ -307,4 +306,3 @@ def test_a_huge_csv_with_few_files_stops_before_decoding_naming_the_count(tmp_pa
     assert main(["validate", str(root), "--no-audio-check"]) == 1
     out = capsys.readouterr().out
     assert f"{n} listed, 5 with audio, {n - 5} missing" in out and f"error: {n - 5} listed clip(s) have no" in out
-    assert time.perf_counter() - start < 60  # three readings of 100k rows: seconds here
