@@ -158,6 +158,7 @@ def _skm_fnn(seed: int) -> TableImageFeatures:
                                    random_state=seed)
     return TableImageFeatures(encoder=encoder, classifier=_fnn(seed))
 
+
 if (*_FACTORIES, *sorted(SEQUENCE_MODELS)) != MODEL_NAMES:  # the names the CLI lists without importing this
     raise ImportError(f"urbansound.models.MODEL_NAMES is out of date: the registry builds {(*_FACTORIES, *sorted(SEQUENCE_MODELS))}")
 
