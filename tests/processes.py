@@ -21,6 +21,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+async def final_flow_run(client, run_id, timeout: float, say) -> object:  # noqa: ANN001 - a PrefectClient, a UUID
+    """Poll a Prefect flow run until its state is final; fail with ``say()`` after ``timeout`` s."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        run = await client.read_flow_run(run_id)
+        if run.state and run.state.is_final():
+            return run
+        assert time.monotonic() < deadline, f"run still {run.state}: {say()}"
+        await asyncio.sleep(0.5)
+
+
 def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> bytes:
     """GET ``url`` until it answers 200; fail early if ``proc`` died."""
     deadline = time.monotonic() + timeout

@@ -10,7 +10,7 @@ import time
 
 import pandas as pd
 
-from processes import BIN, free_port, wait_http
+from processes import BIN, final_flow_run, free_port, wait_http
 
 
 
@@ -84,13 +84,7 @@ def test_serve_creates_a_scheduled_deployment_that_runs(procs, prefect_server, a
             deployment = found[0]
             schedules = [s.schedule.cron for s in deployment.schedules]
             run = await client.create_flow_run_from_deployment(deployment.id)
-            deadline = time.monotonic() + 300
-            while True:
-                run = await client.read_flow_run(run.id)
-                if run.state and run.state.is_final():
-                    break
-                assert time.monotonic() < deadline, f"run still {run.state}: {procs.log('serve')[-3000:]}"
-                await asyncio.sleep(0.5)
+            run = await final_flow_run(client, run.id, 300, lambda: procs.log('serve')[-3000:])
             return schedules, run.state.type.value, deployment.parameters
 
     schedules, state, parameters = asyncio.run(drive())

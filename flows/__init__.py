@@ -1,0 +1,1 @@
+"""Prefect deployment entry points (``prefect.yaml``): thin modules over :mod:`urbansound.flows`."""
