@@ -186,6 +186,7 @@ def test_run_facts_and_tables(full_run: Run):
     assert f"{cv['best']['model']} on {cv['best']['feature_set']}" in facts
     assert f"{cv['best']['mean']:.3f}" in facts
     assert FeatureSettings().fingerprint() in facts
+    assert "64 (default)" in facts  # mel_bands=None said as the bands it stood for
     assert "featurize" in facts and "4.25" in facts
     # the failed clip is listed with its reason
     assert full_run.broken_clip in facts and "not a readable audio file" in facts

@@ -152,7 +152,10 @@ def _run_facts_html(workspace: Workspace, data_dir: Path | None, table: pd.DataF
     if isinstance(settings, Missing):
         facts.append(("feature settings", settings.reason))
     else:
-        facts.append(("feature settings", {**settings.model_dump(), "fingerprint": settings.fingerprint()}))
+        shown = settings.model_dump()
+        if shown.get("mel_bands") is None:  # None means "the default": say what it was
+            shown["mel_bands"] = f"{settings.image_bands} (default)"
+        facts.append(("feature settings", {**shown, "fingerprint": settings.fingerprint()}))
     if isinstance(cv, Missing):
         facts.append(("cross-validation", f"not run yet: {cv.reason}"))
     else:
