@@ -32,6 +32,16 @@ class RealRows:
         columns = feature_columns(self.rows, feature_set)
         return columns, self.rows[columns].to_numpy(np.float32)
 
+    def inputs(self, spec: str) -> np.ndarray:
+        """A model's input: a feature set's columns (``all``, ``mfcc``, ...), the log-mel
+        images (``mel``), or a feature set's columns with the images after them
+        (``all+mel``, what ``skm-fnn`` and ``cnn-fnn`` are given)."""
+        if spec == "mel":
+            return self.mels()
+        if spec.endswith("+mel"):
+            return np.hstack([self.matrix(spec[:-4])[1], self.mels().astype(np.float32)])
+        return self.matrix(spec)[1]
+
     def mels(self) -> np.ndarray:
         """Every row's log-mel image (the cnn's input, float16), in the order of ``rows``."""
         keys = [table.mel_key(c, aug) for c, aug in zip(self.rows["clip_id"], self.rows["augmentation"])]

@@ -73,8 +73,7 @@ def main() -> None:
     a = parse_args(__doc__, "/tmp/urbansound-real-cnn")
     r = featurized(a, tuple(DEFAULT_AUGMENT))
     recorded, source, own, y = r.recorded, r.source, r.own, r.y
-    inputs = {"all": r.matrix("all")[1], "mel": r.mels()}
-    inputs["all+mel"] = np.hstack([inputs["all"], inputs["mel"].astype(np.float32)])
+    inputs = {spec: r.inputs(spec) for spec in ("all", "mel", "all+mel")}
     protocols = {"official": make_folds(recorded, "official").splits,
                  "grouped": make_folds(recorded, "grouped", n_splits=5).splits}
 

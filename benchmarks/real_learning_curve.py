@@ -16,7 +16,7 @@ set is a rough guide, not a measurement of the full dataset.
     .venv/bin/python benchmarks/real_learning_curve.py [--data data/raw/us8k-dev] [--workspace /tmp/w]
 
 Featurizes once with the default recipe's augmentation (about a minute), then fits
-6 recipes x 5 splits x 13 training sides: about 3 minutes on two cores (2026-12-02).
+7 recipes x 5 splits x 13 training sides: about 3 minutes on two cores for the first six (2026-12-02); skm-fnn costs about ten times the fnn.
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _realrows import featurized, parse_args  # noqa: E402
 
 from urbansound.evaluation import make_folds, training_rows  # noqa: E402
-from urbansound.models import make_model  # noqa: E402
-from urbansound.settings import DEFAULT_AUGMENT  # noqa: E402
+from urbansound.models import InputShape, make_model  # noqa: E402
+from urbansound.settings import DEFAULT_AUGMENT, FeatureSettings  # noqa: E402
 
 SHARES = (0.25, 0.35, 0.5, 0.7, 1.0)
 DRAWS = 3  # subsamples per share below 1
+SHAPE = InputShape.of(FeatureSettings())  # the default table's image shape, for skm-fnn
 FULL_TRAINING_CLIPS = 7859  # 9 of UrbanSound8K's 10 folds: 8732 * 0.9
 
 
@@ -51,6 +52,8 @@ RECIPES: list[tuple[str, Callable, tuple[str, ...], bool]] = [
     ("old default (fnn as first shipped, time+fft+mfcc, no augmentation)", old_fnn, "time+fft+mfcc", False),
     ("logreg, all, speed rows", lambda: make_model("logreg"), "all", True),
     ("new default (fnn, all, speed rows)", lambda: make_model("fnn"), "all", True),
+    ("skm-fnn (the default since 2026-12-06: fnn on all + spherical k-means codes of the log-mel images)",
+     lambda: make_model("skm-fnn", shape=SHAPE), "all+mel", True),
     ("new default, L2 1e-3 (`--set fnn.lam=1e-3`)", lambda: make_model("fnn").set_params(lam=1e-3), "all", True),
     ("new default, 256 units (`--set fnn.hidden=256`)", lambda: make_model("fnn").set_params(hidden="256"), "all", True),
     ("new default, 128+128 units (`--set fnn.hidden=128,128`)", lambda: make_model("fnn").set_params(hidden="128+128"),
@@ -93,7 +96,7 @@ def main() -> None:
           + " | points per doubling | fit s |")
     print("|---|" + "---|" * len(SHARES) + "---|---|", flush=True)
     for label, make, feature_set, augmented in RECIPES:
-        _, X = r.matrix(feature_set)
+        X = r.inputs(feature_set)
         out = dict(zip(jobs, Parallel(n_jobs=a.workers)(
             delayed(fit_score)(make, X, augmented, sides[j], splits[j[2]][1]) for j in jobs)))
         cells, xs, accs = [], [], []
