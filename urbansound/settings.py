@@ -208,8 +208,9 @@ class TrainSettings(_Frozen):
     learns from the log-mel images inside each fit, fitted on the table's augmented rows
     too. On the real development clips it beat the ``fnn`` on the feature sets alone (the
     previous default) by 4.6 points under the official folds and 3.2 grouped by recording,
-    and grew faster with the training side (10.1 against 7.7 points per doubling of the
-    training clips); the cnn and its vote with the fnn did not (README, Measured).
+    and grew faster with the training side (8.4 against 6.8 points per doubling of the
+    training clips, above it at every size); the cnn and its vote with the fnn did not
+    (README, Measured).
     """
 
     models: tuple[str, ...] = ("skm-fnn",)
