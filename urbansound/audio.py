@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,6 +21,7 @@ import soundfile as sf
 import soxr
 
 from urbansound.exceptions import DecodeError
+from urbansound.storage import is_url
 
 # Real recordings sit between these; a header outside them is corrupt, and trusting it
 # would make the resampler allocate gigabytes (or crash) for a few kilobytes of input.
@@ -95,7 +98,24 @@ def _check_length(name: str, frames: int, samplerate: int, channels: int, max_se
                                 f"{frames * channels * 4 / 2**30:.1f} GiB decoded; raise --max-seconds to featurize it")
 
 
-def check_size(path: str | Path, *, max_seconds: float) -> None:
+@contextmanager
+def open_url(url: str) -> Iterator[BinaryIO]:
+    """An object in storage (fsspec), opened for reading; its absence or refusal is a
+    :class:`DecodeError` naming the URL, as for a local file."""
+    import fsspec
+
+    try:
+        with fsspec.open(url, "rb") as f:
+            yield f
+    except FileNotFoundError:
+        raise DecodeError(url, "file not found") from None
+    except IsADirectoryError:
+        raise DecodeError(url, "not a regular file (a folder or prefix)") from None
+    except PermissionError as e:
+        raise DecodeError(url, f"permission denied ({e})") from None
+
+
+def check_size(path: str | Path | BinaryIO, *, max_seconds: float) -> None:
     """Refuse, from the header alone, a file too long (or too large decoded) to featurize.
 
     Raises
@@ -104,11 +124,12 @@ def check_size(path: str | Path, *, max_seconds: float) -> None:
         Not audio (its header is unreadable: nothing more is read), longer than
         ``max_seconds``, or more samples than ``max_seconds * SAMPLES_PER_CAPPED_SECOND``.
     """
+    name = str(path) if isinstance(path, (str, Path)) else str(getattr(path, "path", getattr(path, "name", "file")))
     try:
-        info = sf.info(str(path))
+        info = sf.info(str(path) if isinstance(path, (str, Path)) else path)  # a path, or an open file object
     except _SF_ERRORS as e:
-        raise DecodeError(str(path), f"not a readable audio file ({e})") from e
-    _check_length(str(path), info.frames, info.samplerate, info.channels, max_seconds)
+        raise DecodeError(name, f"not a readable audio file ({e})") from e
+    _check_length(name, info.frames, info.samplerate, info.channels, max_seconds)
 
 
 def decode(source: str | Path | BinaryIO, *, sr: int, max_seconds: float | None = None) -> np.ndarray:
@@ -136,6 +157,10 @@ def decode(source: str | Path | BinaryIO, *, sr: int, max_seconds: float | None 
         or FIFO), empty, not audio, truncated beyond use, has no frames, holds NaN or
         infinite samples, or is over ``max_seconds``.
     """
+    if isinstance(source, str) and is_url(source):  # an object in a bucket: ranged reads through fsspec
+        with open_url(source) as f:
+            y = decode(f, sr=sr, max_seconds=max_seconds)
+        return y
     name = str(source) if isinstance(source, (str, Path)) else str(getattr(source, "name", "<file object>"))
     # a path is opened here (a directory or FIFO is refused, never read: see open_regular)
     opened = open_regular(source) if isinstance(source, (str, Path)) else source

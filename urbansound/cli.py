@@ -216,7 +216,7 @@ def cmd_featurize(a: argparse.Namespace) -> int:
     from urbansound.featurize import featurize_dataset
 
     dataset = read_dataset(a.data_dir, allow_missing=a.allow_missing)
-    name = a.name or Path(a.data_dir).resolve().name
+    name = a.name or _name_of(a.data_dir)
     out = a.out or Workspace(a.workspace, name).features
     settings = _feature_settings(a)
     with (dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client,
@@ -295,7 +295,7 @@ def cmd_runs(a: argparse.Namespace) -> int:
     from urbansound.provenance import list_runs
     from urbansound.workspace import RUNS_DIR
 
-    ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
+    ws = Workspace(a.workspace, a.name or _name_of(a.data_dir))
     rows = list_runs(ws.reports)
     if not rows:
         raise UrbanSoundError(f"no train runs kept for {ws.name} in {ws.reports / RUNS_DIR}; run `urbansound train "
@@ -313,7 +313,7 @@ def cmd_runs(a: argparse.Namespace) -> int:
 def cmd_report(a: argparse.Namespace) -> int:
     from urbansound.report import build_report
 
-    ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
+    ws = Workspace(a.workspace, a.name or _name_of(a.data_dir))
     with progress("report", 0, "figures") as tick:
         path = build_report(ws, data_dir=a.data_dir, on_figure=tick)
     print(f"report: {path} (figures in {path.parent / 'figures'})")
@@ -325,7 +325,7 @@ def cmd_submit(a: argparse.Namespace) -> int:
     from urbansound.submission import submit
 
     dataset = read_dataset(a.data_dir, allow_missing=a.allow_missing)
-    ws = Workspace(a.workspace, a.name or Path(a.data_dir).resolve().name)
+    ws = Workspace(a.workspace, a.name or _name_of(a.data_dir))
     result = submit(dataset, a.features or ws.features, a.model or ws.model, a.out or ws.submission)
     print(result.describe())
     return 0
@@ -404,13 +404,26 @@ def cmd_serve(a: argparse.Namespace) -> int:
         os.environ["DASK_SCHEDULER_ADDRESS"] = a.scheduler
     from urbansound.flows.pipeline import serve_pipeline
 
-    settings = PipelineSettings(data_dir=a.data.absolute(), workspace=a.workspace.absolute(), name=a.name,
+    settings = PipelineSettings(data_dir=a.data if isinstance(a.data, str) else a.data.absolute(), workspace=a.workspace.absolute(), name=a.name,
                                 features=_feature_settings(a), train=_train_settings(a),
                                 allow_missing=a.allow_missing)
     log.info("serving the pipeline on %s (%s) against %s; Ctrl-C stops", settings.data_dir,
              f"cron {a.cron!r}" if a.cron else f"every {a.interval:g} s", api_url)
     serve_pipeline(settings, cron=a.cron, interval=a.interval, name=a.deployment)
     return 0
+
+
+def _dataset(text: str) -> Path | str:
+    """A dataset argument: a folder, or an fsspec URL kept as text (see urbansound.storage)."""
+    from urbansound.storage import is_url
+
+    return text if is_url(text) else Path(text)
+
+
+def _name_of(where: Path | str) -> str:
+    from urbansound.storage import name_of
+
+    return name_of(where)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -444,14 +457,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("validate", help="check a dataset folder and report on it; exit 1 on errors")
-    p.add_argument("data_dir", type=Path, help="dataset folder (UrbanSound8K or AV layout)")
+    p.add_argument("data_dir", type=_dataset, help="dataset folder or URL (s3://bucket/prefix); UrbanSound8K or AV layout")
     p.add_argument("--allow-missing", action="store_true", help="missing audio files are a warning, not an error")
     p.add_argument("--show-all", action="store_true", help="list every missing and unreadable file (and the present ones)")
     p.add_argument("--no-audio-check", action="store_true", help="skip reading each audio file's header")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("featurize", help="decode every clip and write the Parquet feature table")
-    p.add_argument("data_dir", type=Path, help="dataset folder (UrbanSound8K or AV layout)")
+    p.add_argument("data_dir", type=_dataset, help="dataset folder or URL (s3://bucket/prefix); UrbanSound8K or AV layout")
     p.add_argument("--out", type=Path, help="feature table folder (default: WORKSPACE/features/NAME)")
     _add_workspace(p)
     _add_features(p)
@@ -493,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("submit", help="predict the test clips and write the submission CSV")
-    p.add_argument("data_dir", type=Path, help="dataset folder (AV layout, with test.csv)")
+    p.add_argument("data_dir", type=_dataset, help="dataset folder or URL (AV layout, with test.csv)")
     p.add_argument("--features", type=Path, help="feature table folder (default: WORKSPACE/features/NAME)")
     p.add_argument("--model", type=Path,
                    help="model file written by `urbansound train` (default: WORKSPACE/models/NAME/model.skops); "
@@ -505,17 +518,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("report", help="write the HTML report (figures, CV, study, run facts) of a dataset")
-    p.add_argument("data_dir", type=Path, help="dataset folder (names the dataset in the workspace)")
+    p.add_argument("data_dir", type=_dataset, help="dataset folder or URL (names the dataset in the workspace)")
     _add_workspace(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("runs", help="list the kept train runs of a dataset with their best accuracy")
-    p.add_argument("data_dir", type=Path, help="dataset folder (names the dataset in the workspace)")
+    p.add_argument("data_dir", type=_dataset, help="dataset folder or URL (names the dataset in the workspace)")
     _add_workspace(p)
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("run", help="the whole pipeline as one Prefect flow run on Dask")
-    p.add_argument("--data", type=Path, default=Path("data/raw/synthetic-av"), help="dataset folder (default: %(default)s)")
+    p.add_argument("--data", type=_dataset, default=Path("data/raw/synthetic-av"), help="dataset folder or URL (s3://...; default: %(default)s)")
     _add_workspace(p)
     _add_features(p, augment=DEFAULT_AUGMENT)
     _add_train(p)
@@ -523,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("serve", help="serve the pipeline as a Prefect deployment on a schedule (needs PREFECT_API_URL)")
-    p.add_argument("--data", type=Path, default=Path("data/raw/synthetic-av"), help="dataset folder (default: %(default)s)")
+    p.add_argument("--data", type=_dataset, default=Path("data/raw/synthetic-av"), help="dataset folder or URL (s3://...; default: %(default)s)")
     p.add_argument("--cron", help="cron schedule, e.g. '0 3 * * *' (03:00 every day)")
     p.add_argument("--interval", type=_in(LIMITS["interval"]), metavar="SECONDS", help="run every SECONDS instead of a cron schedule")
     p.add_argument("--deployment", default="scheduled", help="deployment name (default: %(default)s)")

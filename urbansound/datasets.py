@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from urbansound import storage
 from urbansound.exceptions import DatasetError
 from urbansound.settings import CLASSES
 
@@ -107,8 +108,14 @@ def detect_layout(root: Path) -> tuple[str, Path]:
     layout, root : str, Path
         The layout name and the folder that holds it.
     """
-    root = Path(root).resolve()
-    if not root.is_dir():
+    root = storage.location(root)
+    root = root.resolve() if isinstance(root, Path) else root
+    try:
+        is_dir = root.is_dir()
+    except OSError as e:  # an object store that refuses (credentials, endpoint, no such bucket)
+        raise DatasetError(f"{root}: cannot be read ({e}); check the URL and the credentials in the "
+                           "environment (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL)") from None
+    if not is_dir:
         raise DatasetError(f"{root}: no such folder; give the folder that holds the dataset")
     for candidate in (root, root / "UrbanSound8K"):
         if (candidate / _US8K_CSV).is_file():
@@ -129,7 +136,8 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     read as the plain file."""
     try:
         # utf-8-sig strips a byte-order mark; pandas handles CRLF line endings itself.
-        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        with path.open("rb") as f:  # a local file, or an object in a bucket
+            df = pd.read_csv(f, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     except UnicodeDecodeError as e:
         raise DatasetError(_not_utf8(path)) from e
     except pd.errors.EmptyDataError as e:
@@ -151,7 +159,7 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
 def _not_utf8(path: Path) -> str:
     """Where a CSV stops being UTF-8: the audio files' names are UTF-8 on disk, so a name in
     another encoding would never match its file."""
-    raw = Path(path).read_bytes()
+    raw = path.read_bytes()
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -251,6 +259,11 @@ def _int_column(path: Path, df: pd.DataFrame, column: str, key: str, problems: _
     return values.fillna(0).round().astype("int64"), ~bad
 
 
+def _where(path) -> str:  # noqa: ANN001 - a Path or a UPath
+    """A clip's path as the table holds it: absolute, or its URL."""
+    return str(path.absolute()) if isinstance(path, Path) else str(path)
+
+
 def read_urbansound8k(root: Path, problems: _Problems) -> pd.DataFrame:
     """Read the UrbanSound8K metadata into a clip table (paths not yet checked).
 
@@ -271,7 +284,7 @@ def read_urbansound8k(root: Path, problems: _Problems) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "clip_id": df[key].str.replace(r"\.wav$", "", regex=True),
-            "path": [str((root / "audio" / f"fold{f}" / n).absolute()) for f, n in zip(fold, df[key])],
+            "path": [_where(root / "audio" / f"fold{f}" / n) for f, n in zip(fold, df[key])],
             "split": "train",
             "label": df[label_col],
             "fold": fold,
@@ -306,7 +319,7 @@ def read_av(root: Path, problems: _Problems) -> pd.DataFrame:
             pd.DataFrame(
                 {
                     "clip_id": df["ID"],
-                    "path": [str((root / folder / f"{i}.wav").absolute()) for i in df["ID"]],
+                    "path": [_where(root / folder / f"{i}.wav") for i in df["ID"]],
                     "split": split,
                     "label": df["Class"] if split == "train" else pd.NA,
                     "fold": pd.NA,
@@ -354,10 +367,10 @@ def inspect_dataset(root: Path) -> Inspection:
     DatasetError
         Only when nothing can be read: no layout, an unreadable CSV, a missing column.
     """
-    layout, root = detect_layout(Path(root))
+    layout, root = detect_layout(root)
     problems = _Problems()
     table = read_urbansound8k(root, problems) if layout == "urbansound8k" else read_av(root, problems)
-    exists = table["path"].map(lambda p: Path(p).is_file()).astype(bool)
+    exists = pd.Series(storage.exist(table["path"].tolist(), root), index=table.index, dtype=bool)
     return Inspection(root, layout, table[exists].reset_index(drop=True),
                       table[~exists].reset_index(drop=True), list(problems))
 

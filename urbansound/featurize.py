@@ -56,7 +56,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
-from urbansound import atomic, augment, features
+from urbansound import atomic, augment, features, storage
 from urbansound.atomic import atomic_path
 from urbansound.audio import check_size, decode, open_regular, os_reason
 from urbansound.exceptions import DatasetError, DecodeError, WorkspaceError
@@ -147,6 +147,8 @@ bytes read, which costs nothing extra."""
 
 def _refusal(path: str, settings: FeatureSettings) -> str | None:
     """Why a large file is not to be read at all (see :func:`urbansound.audio.check_size`), or None."""
+    if storage.is_url(path):
+        return None  # checked by _read_url, which asks the store for the size once
     try:
         if os.path.getsize(path) <= HEADER_FIRST_BYTES:
             return None
@@ -176,6 +178,38 @@ class _OnDisk:
 
     digest: bytes
     stamp: tuple[int, int]
+
+
+def _read_url(path: str, settings: FeatureSettings) -> bytes | _OnDisk | str:
+    """:func:`_read_bytes` for a clip in object storage (fsspec), read by this worker: the
+    same size rules (a header check above :data:`HEADER_FIRST_BYTES`, block-wise hashing
+    above :data:`IN_MEMORY_BYTES`), and the same content hash, so a table's keys do not
+    depend on where its clips are kept."""
+    import fsspec
+
+    try:
+        fs, where = fsspec.core.url_to_fs(path)
+        info = fs.info(where)
+        if info.get("type") != "file":
+            return "not a regular file (a folder or prefix); give each clip its own object"
+        size = int(info["size"])
+        if size > HEADER_FIRST_BYTES:
+            with fs.open(where, "rb") as f:
+                check_size(f, max_seconds=settings.max_seconds)
+        if size <= IN_MEMORY_BYTES:
+            data = fs.cat_file(where)
+            return data if len(data) == size else CHANGING
+        h = xxhash.xxh3_128()
+        with fs.open(where, "rb") as f:
+            while block := f.read(_HASH_BLOCK):
+                h.update(block)
+        return _OnDisk(h.digest(), (size, 0))
+    except FileNotFoundError:
+        return "file not found"
+    except DecodeError as e:
+        return e.reason
+    except OSError as e:
+        return os_reason(e)
 
 
 def _read_bytes(path: str) -> bytes | _OnDisk | str:
@@ -211,6 +245,14 @@ def _decode_read(blob: bytes | _OnDisk, path: str, settings: FeatureSettings) ->
     """Decode what :func:`_read_bytes` gave: from memory, or a large file from its path."""
     if isinstance(blob, bytes):
         return decode(_named(blob, path), sr=settings.sample_rate, max_seconds=settings.max_seconds)
+    if storage.is_url(path):  # a large object, decoded from ranged reads
+        import fsspec
+
+        y = decode(path, sr=settings.sample_rate, max_seconds=settings.max_seconds)
+        fs, where = fsspec.core.url_to_fs(path)
+        if int(fs.info(where)["size"]) != blob.stamp[0]:
+            raise DecodeError(path, CHANGING)
+        return y
     y = decode(path, sr=settings.sample_rate, max_seconds=settings.max_seconds)
     try:
         now = os.stat(path)
@@ -240,7 +282,8 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
     """
     start = time.perf_counter()
     # bytes, or why not (a big file's header is checked first: nothing too big is read)
-    read = [_refusal(r["path"], settings) or _read_bytes(r["path"]) for r in records]
+    read = [_refusal(r["path"], settings) or (_read_url(r["path"], settings) if storage.is_url(r["path"])
+                                                else _read_bytes(r["path"])) for r in records]
     blobs = [None if isinstance(b, str) else b for b in read]
     refused = [b if isinstance(b, str) else None for b in read]
     key = _batch_key(records, blobs, settings)
@@ -475,7 +518,7 @@ def _check_folder(out_dir: Path, source: Path | None) -> None:
             previous = json.loads(manifest.read_text()).get("source")
         except (OSError, ValueError):
             previous = None
-        if previous and Path(previous) != Path(source).absolute():
+        if previous and previous != storage.identity(source):
             raise WorkspaceError(f"{out_dir} holds the feature table of another dataset ({previous}); choose "
                                  f"another --out (or --name) for {source}, or delete that folder first")
     foreign = [p.name for p in sorted(out_dir.iterdir())
@@ -489,7 +532,15 @@ def _check_folder(out_dir: Path, source: Path | None) -> None:
 
 
 def _sees(clip: str | None, out_dir: str) -> str | None:
-    if clip is not None and not os.access(clip, os.R_OK):
+    if clip is not None and storage.is_url(clip):
+        import fsspec
+
+        try:
+            fs, where = fsspec.core.url_to_fs(clip)
+            fs.info(where)
+        except (OSError, ImportError, ValueError) as e:
+            return f"cannot read {clip} ({e}): the workers need the driver and the credentials in their environment"
+    elif clip is not None and not os.access(clip, os.R_OK):
         return f"cannot read {clip}"
     if not os.access(out_dir, os.W_OK):
         return f"cannot write {out_dir}"
@@ -542,7 +593,7 @@ def finalize(results: list[BatchResult], settings: FeatureSettings, out_dir: Pat
         "augmented_rows": summary.augmented,
         "failed": summary.failed,
         "parts": sorted(current),
-        "source": str(Path(source).absolute()) if source is not None else None,
+        "source": storage.identity(source) if source is not None else None,
     }
     atomic.write_text(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2))
     return summary

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from urbansound.workspace import MODEL_FILE, Workspace  # noqa: F401 (where they used to live)
 
@@ -230,16 +230,26 @@ class TrainSettings(_Frozen):
 class PipelineSettings(_Frozen):
     """Everything one pipeline run needs; the flow's single parameter."""
 
-    data_dir: Path
+    data_dir: str | Path = Field(union_mode="left_to_right",  # a URL as text, a folder as a Path (_location)
+                                 description="the dataset folder, or its fsspec URL (s3://bucket/prefix)")
     workspace: Path = Path("data")
     name: str | None = Field(None, description="dataset name; default: data_dir's folder name")
     features: FeatureSettings = Field(default_factory=lambda: FeatureSettings(augment=DEFAULT_AUGMENT))
     train: TrainSettings = TrainSettings()
     allow_missing: bool = False
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _location(cls, v: Any) -> Any:  # a URL stays text (Path would fold s3:// to s3:/), a folder is a Path
+        from urbansound.storage import is_url
+
+        return str(v) if is_url(v) else Path(v) if isinstance(v, str) else v
+
     @property
     def dataset_name(self) -> str:
-        return self.name or Path(self.data_dir).resolve().name
+        from urbansound.storage import name_of
+
+        return self.name or name_of(self.data_dir)
 
     @property
     def paths(self) -> "Workspace":

@@ -13,7 +13,10 @@ import pandas as pd
 import soundfile as sf
 
 from urbansound import checks
+from urbansound.audio import open_url
 from urbansound.datasets import inspect_dataset
+from urbansound.exceptions import DecodeError
+from urbansound.storage import is_url
 from urbansound.settings import TrainSettings
 
 GROUPED_FOLDS: int = TrainSettings.model_fields["n_splits"].default  # train's folds without official ones
@@ -34,7 +37,13 @@ class ValidationReport:
 
 def _header_problem(path: str) -> str | None:
     try:
-        info = sf.info(path)
+        if is_url(path):
+            with open_url(path) as f:
+                info = sf.info(f)
+        else:
+            info = sf.info(path)
+    except DecodeError as e:
+        return e.reason
     except Exception as e:  # noqa: BLE001 - any reason a header cannot be read is reported
         return f"not a readable audio file ({e})"
     if info.frames <= 0:

@@ -132,7 +132,7 @@ def _run_facts_html(workspace: Workspace, data_dir: Path | None, table: pd.DataF
     facts: list[tuple[str, object]] = [("dataset", workspace.name)]
     if data_dir is not None:
         try:
-            found = inspect_dataset(Path(data_dir))
+            found = inspect_dataset(data_dir)
             listed = len(found.clips) + len(found.missing)
             facts += [("layout", found.layout), ("data folder", found.root),
                       ("clips listed", f"{listed} ({len(found.missing)} without an audio file)")]
