@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from urbansound import __version__
 from urbansound.exceptions import UrbanSoundError
+from urbansound.storage import is_url, name_of
 from urbansound.models import MODEL_NAMES
 from urbansound.progress import from_cumulative, progress
 from urbansound.settings import (
@@ -216,7 +217,7 @@ def cmd_featurize(a: argparse.Namespace) -> int:
     from urbansound.featurize import featurize_dataset
 
     dataset = read_dataset(a.data_dir, allow_missing=a.allow_missing)
-    name = a.name or _name_of(a.data_dir)
+    name = a.name or name_of(a.data_dir)
     out = a.out or Workspace(a.workspace, name).features
     settings = _feature_settings(a)
     with (dask_client(a.scheduler, a.workers, dashboard_address=a.dashboard_address) as client,
@@ -295,7 +296,7 @@ def cmd_runs(a: argparse.Namespace) -> int:
     from urbansound.provenance import list_runs
     from urbansound.workspace import RUNS_DIR
 
-    ws = Workspace(a.workspace, a.name or _name_of(a.data_dir))
+    ws = Workspace(a.workspace, a.name or name_of(a.data_dir))
     rows = list_runs(ws.reports)
     if not rows:
         raise UrbanSoundError(f"no train runs kept for {ws.name} in {ws.reports / RUNS_DIR}; run `urbansound train "
@@ -313,7 +314,7 @@ def cmd_runs(a: argparse.Namespace) -> int:
 def cmd_report(a: argparse.Namespace) -> int:
     from urbansound.report import build_report
 
-    ws = Workspace(a.workspace, a.name or _name_of(a.data_dir))
+    ws = Workspace(a.workspace, a.name or name_of(a.data_dir))
     with progress("report", 0, "figures") as tick:
         path = build_report(ws, data_dir=a.data_dir, on_figure=tick)
     print(f"report: {path} (figures in {path.parent / 'figures'})")
@@ -325,7 +326,7 @@ def cmd_submit(a: argparse.Namespace) -> int:
     from urbansound.submission import submit
 
     dataset = read_dataset(a.data_dir, allow_missing=a.allow_missing)
-    ws = Workspace(a.workspace, a.name or _name_of(a.data_dir))
+    ws = Workspace(a.workspace, a.name or name_of(a.data_dir))
     result = submit(dataset, a.features or ws.features, a.model or ws.model, a.out or ws.submission)
     print(result.describe())
     return 0
@@ -415,15 +416,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
 def _dataset(text: str) -> Path | str:
     """A dataset argument: a folder, or an fsspec URL kept as text (see urbansound.storage)."""
-    from urbansound.storage import is_url
-
     return text if is_url(text) else Path(text)
-
-
-def _name_of(where: Path | str) -> str:
-    from urbansound.storage import name_of
-
-    return name_of(where)
 
 
 def build_parser() -> argparse.ArgumentParser:

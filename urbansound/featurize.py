@@ -147,8 +147,6 @@ bytes read, which costs nothing extra."""
 
 def _refusal(path: str, settings: FeatureSettings) -> str | None:
     """Why a large file is not to be read at all (see :func:`urbansound.audio.check_size`), or None."""
-    if storage.is_url(path):
-        return None  # checked by _read_url, which asks the store for the size once
     try:
         if os.path.getsize(path) <= HEADER_FIRST_BYTES:
             return None
@@ -183,8 +181,7 @@ class _OnDisk:
 def _read_url(path: str, settings: FeatureSettings) -> bytes | _OnDisk | str:
     """:func:`_read_bytes` for a clip in object storage (fsspec), read by this worker: the
     same size rules (a header check above :data:`HEADER_FIRST_BYTES`, block-wise hashing
-    above :data:`IN_MEMORY_BYTES`), and the same content hash, so a table's keys do not
-    depend on where its clips are kept."""
+    above :data:`IN_MEMORY_BYTES`) and the same content hash as for a file on disk."""
     import fsspec
 
     try:
@@ -282,8 +279,8 @@ def featurize_batch(records: list[dict[str, Any]], *, settings: FeatureSettings,
     """
     start = time.perf_counter()
     # bytes, or why not (a big file's header is checked first: nothing too big is read)
-    read = [_refusal(r["path"], settings) or (_read_url(r["path"], settings) if storage.is_url(r["path"])
-                                                else _read_bytes(r["path"])) for r in records]
+    read = [_read_url(p, settings) if storage.is_url(p) else _refusal(p, settings) or _read_bytes(p)
+            for p in (r["path"] for r in records)]
     blobs = [None if isinstance(b, str) else b for b in read]
     refused = [b if isinstance(b, str) else None for b in read]
     key = _batch_key(records, blobs, settings)
